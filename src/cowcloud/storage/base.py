@@ -1,0 +1,179 @@
+"""What every backend shares: name checks, generic streams built on read/write, and undo steps."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+
+from .contract import (BackendInfo, DeviceInfo, DeviceRef, Extent, LockOwner, MiB, Progress,
+                       SnapRef, SnapshotInfo, Usage)
+from .errors import InvalidArgument
+from .streams import is_zero, rechunk
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Pool, device and snapshot names: safe as RBD names and as file names alike."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidArgument(
+            f"invalid {kind} name {name!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit")
+    return name
+
+
+def check_range(size: int, offset: int, length: int) -> None:
+    if offset < 0 or length < 0:
+        raise InvalidArgument(f"negative offset or length ({offset}, {length})")
+    if offset + length > size:
+        raise InvalidArgument(f"range {offset}+{length} is past the device end ({size})")
+
+
+def merge_extents(extents: list[Extent]) -> list[Extent]:
+    """Sorted, with touching or overlapping extents joined."""
+    out: list[Extent] = []
+    for ext in sorted(extents, key=lambda e: e.offset):
+        if ext.length <= 0:
+            continue
+        if out and ext.offset <= out[-1].end:
+            last = out[-1]
+            out[-1] = Extent(last.offset, max(last.end, ext.end) - last.offset)
+        else:
+            out.append(ext)
+    return out
+
+
+class Undo:
+    """Undo steps registered as a multi-step operation goes (incus' reverter, as an async stack).
+
+        async with Undo() as undo:
+            await backend.create(dev, size); undo.add(backend.remove, dev)
+            ...
+            undo.commit()           # success: forget the steps
+    On an exception before commit(), the steps run newest first and the exception propagates.
+    """
+
+    def __init__(self) -> None:
+        self._stack = contextlib.AsyncExitStack()
+
+    def add(self, fn: Callable[..., Awaitable[object]], *args: object, **kwargs: object) -> None:
+        async def step(*_exc: object) -> None:
+            with contextlib.suppress(Exception):
+                await fn(*args, **kwargs)
+        self._stack.push_async_exit(step)
+
+    def commit(self) -> None:
+        self._stack.pop_all()
+
+    async def __aenter__(self) -> Undo:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
+class BaseBackend(abc.ABC):
+    """The contract as an abstract class, with generic streaming built on the primitives.
+
+    A backend implements the primitives and overrides the streams where it can do better.
+    """
+
+    name: str = ""
+    io_chunk: int = 8 * MiB
+
+    @property
+    @abc.abstractmethod
+    def info(self) -> BackendInfo: ...
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+    @abc.abstractmethod
+    async def pools(self) -> list[str]: ...
+    @abc.abstractmethod
+    async def create_pool(self, pool: str) -> None: ...
+    @abc.abstractmethod
+    async def create(self, dev: DeviceRef, size: int) -> None: ...
+    @abc.abstractmethod
+    async def exists(self, dev: DeviceRef) -> bool: ...
+    @abc.abstractmethod
+    async def stat(self, dev: DeviceRef) -> DeviceInfo: ...
+    @abc.abstractmethod
+    async def list_devices(self, pool: str) -> list[str]: ...
+    @abc.abstractmethod
+    async def remove(self, dev: DeviceRef, *, missing_ok: bool = False,
+                     with_snapshots: bool = False) -> None: ...
+    @abc.abstractmethod
+    async def resize(self, dev: DeviceRef, size: int, *, allow_shrink: bool = False) -> None: ...
+    @abc.abstractmethod
+    async def usage(self, dev: DeviceRef) -> Usage: ...
+    @abc.abstractmethod
+    async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None: ...
+    @abc.abstractmethod
+    async def read(self, dev: DeviceRef, offset: int, length: int) -> bytes: ...
+    @abc.abstractmethod
+    async def extents(self, dev: DeviceRef) -> list[Extent]: ...
+    @abc.abstractmethod
+    async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef: ...
+    @abc.abstractmethod
+    async def snapshots(self, dev: DeviceRef) -> list[SnapshotInfo]: ...
+    @abc.abstractmethod
+    async def remove_snapshot(self, snap: SnapRef) -> None: ...
+    @abc.abstractmethod
+    async def protect(self, snap: SnapRef) -> None: ...
+    @abc.abstractmethod
+    async def unprotect(self, snap: SnapRef) -> None: ...
+    @abc.abstractmethod
+    async def clone(self, snap: SnapRef, dst: DeviceRef) -> None: ...
+    @abc.abstractmethod
+    async def children(self, snap: SnapRef) -> list[DeviceRef]: ...
+    @abc.abstractmethod
+    async def flatten(self, dev: DeviceRef) -> None: ...
+    @abc.abstractmethod
+    async def lock(self, dev: DeviceRef, lock_id: str) -> None: ...
+    @abc.abstractmethod
+    async def unlock(self, dev: DeviceRef, lock_id: str) -> None: ...
+    @abc.abstractmethod
+    async def lock_owners(self, dev: DeviceRef) -> list[LockOwner]: ...
+    @abc.abstractmethod
+    async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None: ...
+
+    async def read_extents(self, dev: DeviceRef, chunk_size: int = 8 * MiB
+                           ) -> AsyncIterator[tuple[int, bytes]]:
+        for ext in await self.extents(dev):
+            pos = ext.offset
+            while pos < ext.end:
+                n = min(chunk_size, ext.end - pos)
+                data = await self.read(dev, pos, n)
+                if not is_zero(data):
+                    yield pos, data
+                pos += n
+
+    async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *, offset: int = 0,
+                           grow: bool = False, progress: Progress | None = None) -> int:
+        """Writes the stream from `offset`, skipping all-zero pieces so holes stay holes.
+
+        With grow=True the device is resized to fit, ending exactly as long as what was written
+        (for uploads of unknown size); otherwise a longer stream is refused with InvalidArgument.
+        Returns the number of bytes consumed.
+        """
+        size = (await self.stat(dev)).size
+        pos = offset
+        async for piece in rechunk(chunks, self.io_chunk):
+            end = pos + len(piece)
+            if end > size:
+                if not grow:
+                    raise InvalidArgument(f"stream is longer than {dev} ({size} bytes)")
+                size = max(end, size * 2)
+                await self.resize(dev, size)
+            if not is_zero(piece):
+                await self.write(dev, pos, piece)
+            pos = end
+            if progress:
+                progress(pos - offset, size)
+        if grow and size != pos:
+            await self.resize(dev, pos, allow_shrink=True)
+        return pos - offset

@@ -1,0 +1,151 @@
+"""The storage contract: what every block backend offers, in RBD's terms.
+
+A backend is one cluster (a Ceph cluster, or a local folder) holding named block devices in pools.
+It knows nothing of images or volumes; services decide what a device means.
+
+Semantics every backend keeps (the contract suite in tests/storage checks them on each):
+- `extents()` lists a superset of the bytes that may hold data (object or cluster granularity);
+  everything outside it reads as zeros. A clone's extents include what it sees of its parent.
+- `clone()` needs a protected snapshot, as RBD clone v1 does; `unprotect()` and `remove()` are
+  refused with HasChildren while clones depend on the snapshot, naming them.
+- `remove()` is refused with HasSnapshots while snapshots exist, unless `with_snapshots=True`,
+  which removes unprotected snapshots first (protected ones with children still refuse).
+- Exclusive locks are advisory, as `rbd lock add` is: `lock()` fails with Busy while another
+  owner holds one; `break_lock()` removes a dead owner's lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+KiB = 1 << 10
+MiB = 1 << 20
+GiB = 1 << 30
+
+# Called with the number of bytes handled so far and the total expected (0 when unknown).
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, order=True)
+class DeviceRef:
+    pool: str
+    name: str
+
+    def snap(self, name: str) -> SnapRef:
+        return SnapRef(self, name)
+
+    def __str__(self) -> str:
+        return f"{self.pool}/{self.name}"
+
+
+@dataclass(frozen=True, order=True)
+class SnapRef:
+    device: DeviceRef
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.device}@{self.name}"
+
+
+@dataclass(frozen=True)
+class Extent:
+    offset: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+
+@dataclass(frozen=True)
+class Usage:
+    provisioned: int  # the device's size
+    used: int  # bytes actually allocated to this device (not counting its parent's)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    ref: DeviceRef
+    size: int
+    parent: SnapRef | None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    ref: SnapRef
+    size: int
+    protected: bool
+
+
+@dataclass(frozen=True)
+class LockOwner:
+    lock_id: str  # the cookie the holder chose
+    owner: str  # who holds it: "client.4123" on rbd, "host:pid" locally
+    address: str  # where the holder connected from, for fencing decisions
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Capabilities as data: callers branch on these flags, never on the backend's kind."""
+
+    kind: str  # "rbd" or "local"
+    cluster_id: str  # Ceph fsid, or the local folder's own id: same id means COW clones are possible
+    native_clone: bool = True
+    cross_pool_clone: bool = True
+    shared: bool = False  # reachable from several hosts (a Ceph cluster), not one machine's disk
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+
+    @property
+    def info(self) -> BackendInfo: ...
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # pools and devices
+    async def pools(self) -> list[str]: ...
+    async def create_pool(self, pool: str) -> None: ...
+    async def create(self, dev: DeviceRef, size: int) -> None: ...
+    async def exists(self, dev: DeviceRef) -> bool: ...
+    async def stat(self, dev: DeviceRef) -> DeviceInfo: ...
+    async def list_devices(self, pool: str) -> list[str]: ...
+    async def remove(self, dev: DeviceRef, *, missing_ok: bool = False,
+                     with_snapshots: bool = False) -> None: ...
+    async def resize(self, dev: DeviceRef, size: int, *, allow_shrink: bool = False) -> None: ...
+    async def usage(self, dev: DeviceRef) -> Usage: ...
+
+    # data
+    async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None: ...
+    async def read(self, dev: DeviceRef, offset: int, length: int) -> bytes: ...
+    async def extents(self, dev: DeviceRef) -> list[Extent]: ...
+    def read_extents(self, dev: DeviceRef, chunk_size: int = 8 * MiB
+                     ) -> AsyncIterator[tuple[int, bytes]]: ...
+    async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *, offset: int = 0,
+                           grow: bool = False, progress: Progress | None = None) -> int: ...
+
+    # snapshots and clones
+    async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef: ...
+    async def snapshots(self, dev: DeviceRef) -> list[SnapshotInfo]: ...
+    async def remove_snapshot(self, snap: SnapRef) -> None: ...
+    async def protect(self, snap: SnapRef) -> None: ...
+    async def unprotect(self, snap: SnapRef) -> None: ...
+    async def clone(self, snap: SnapRef, dst: DeviceRef) -> None: ...
+    async def children(self, snap: SnapRef) -> list[DeviceRef]: ...
+    async def flatten(self, dev: DeviceRef) -> None: ...
+
+    # advisory exclusive locks
+    async def lock(self, dev: DeviceRef, lock_id: str) -> None: ...
+    async def unlock(self, dev: DeviceRef, lock_id: str) -> None: ...
+    async def lock_owners(self, dev: DeviceRef) -> list[LockOwner]: ...
+    async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None: ...
+
+
+def can_clone(src: Backend, dst: Backend) -> bool:
+    """True when a device of `src` can be COW-cloned into `dst` instead of copied."""
+    return (src.info.cluster_id == dst.info.cluster_id
+            and src.info.native_clone and dst.info.native_clone)
