@@ -1,0 +1,31 @@
+"""The one HTTP application: identity, image (and later volume, compute) on one port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ..config import Settings
+from ..services.runtime import Runtime
+from .errors import install_error_handlers
+from .observability import install_observability
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="cowcloud", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    install_observability(app)
+    return app

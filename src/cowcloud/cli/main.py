@@ -1,0 +1,72 @@
+"""`cowcloud`: serve, init, config check (Typer + rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .. import config as config_mod
+
+app = typer.Typer(help="cowcloud: a Ceph-native cloud storage plane speaking the OpenStack APIs.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file "
+                      "(default: $COWCLOUD_CONFIG, /etc/cowcloud/cowcloud.toml, else embedded)")]
+
+
+def load_settings(path: Path | None) -> config_mod.Settings:
+    try:
+        return config_mod.load(path)
+    except config_mod.ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(config: ConfigOpt = None,
+          host: Annotated[Optional[str], typer.Option(help="address to listen on")] = None,
+          port: Annotated[Optional[int], typer.Option(help="port to listen on")] = None,
+          log_level: str = "INFO") -> None:
+    """Run the API server (identity, image) on one port."""
+    import uvicorn
+
+    from ..api.app import create_app
+    from ..api.observability import setup_logging
+
+    settings = load_settings(config)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(
+            update={"server": settings.server.model_copy(update=overrides)})
+    setup_logging(log_level)
+    console.print(f"cowcloud serving on [bold]{settings.server.url}[/bold]; "
+                  f"data in [bold]{settings.server.data_dir}[/bold], "
+                  f"database {settings.server.database_url}")
+    uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port,
+                log_level=log_level.lower(), access_log=False)
+
+
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate the configuration and print what it describes."""
+    settings = load_settings(config)
+    console.print(f"data dir: {settings.server.data_dir}")
+    console.print(f"database: {settings.server.database_url}")
+    for name, cluster in settings.clusters.items():
+        console.print(f"cluster {name}: {cluster.kind} (site {cluster.site})")
+    for section in ("image_stores", "volume_backends", "ephemeral_backends", "backup_targets"):
+        for name, target in getattr(settings, section).items():
+            console.print(f"{section[:-1].replace('_', ' ')} {name}: "
+                          f"{target.cluster}/{target.pool}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,174 @@
+"""cowcloud's configuration: one TOML file validated with pydantic, or the embedded default.
+
+Sites hold clusters; clusters hold pools; image stores, volume backends, ephemeral backends and
+backup targets are each a named (cluster, pool). With no file at all, one site, one local cluster in
+the data folder and SQLite make the embedded default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENV_CONFIG = "COWCLOUD_CONFIG"
+ENV_DATA_DIR = "COWCLOUD_DATA_DIR"
+SYSTEM_CONFIG = Path("/etc/cowcloud/cowcloud.toml")
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_data_dir() -> Path:
+    if env := os.environ.get(ENV_DATA_DIR):
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/lib/cowcloud")
+    return Path.home() / ".local" / "share" / "cowcloud"
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    public_url: str | None = None  # what the catalog advertises; default http://host:port
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database: str | None = None  # SQLAlchemy URL; default SQLite in data_dir
+    region: str = "RegionOne"
+    token_ttl_seconds: int = Field(3600, ge=60)
+
+    @property
+    def url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.data_dir / 'cowcloud.db'}"
+
+
+class SiteSettings(_Strict):
+    description: str = ""
+
+
+class RbdClusterSettings(_Strict):
+    kind: Literal["rbd"]
+    site: str
+    conf: Path
+    keyring: Path | None = None
+    user: str = "admin"
+    io_threads: int = Field(8, ge=1, le=64)
+
+
+class LocalClusterSettings(_Strict):
+    kind: Literal["local"]
+    site: str
+    path: Path | None = None  # default: DATA_DIR/clusters/NAME
+
+
+ClusterSettings = Annotated[Union[RbdClusterSettings, LocalClusterSettings],
+                            Field(discriminator="kind")]
+
+
+class PoolTarget(_Strict):
+    """A named (cluster, pool): an image store, a volume, ephemeral or backup backend."""
+
+    cluster: str
+    pool: str
+    description: str = ""
+    default: bool = False
+
+
+class Settings(_Strict):
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    sites: dict[str, SiteSettings] = Field(default_factory=dict)
+    clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
+    image_stores: dict[str, PoolTarget] = Field(default_factory=dict)
+    volume_backends: dict[str, PoolTarget] = Field(default_factory=dict)
+    ephemeral_backends: dict[str, PoolTarget] = Field(default_factory=dict)
+    backup_targets: dict[str, PoolTarget] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Settings:
+        for name, cluster in self.clusters.items():
+            if cluster.site not in self.sites:
+                raise ValueError(f"clusters.{name}.site: unknown site {cluster.site!r} "
+                                 f"(known: {', '.join(sorted(self.sites)) or 'none'})")
+        for section in ("image_stores", "volume_backends", "ephemeral_backends", "backup_targets"):
+            targets: dict[str, PoolTarget] = getattr(self, section)
+            for name, target in targets.items():
+                if target.cluster not in self.clusters:
+                    raise ValueError(f"{section}.{name}.cluster: unknown cluster {target.cluster!r} "
+                                     f"(known: {', '.join(sorted(self.clusters)) or 'none'})")
+            defaults = [n for n, t in targets.items() if t.default]
+            if len(defaults) > 1:
+                raise ValueError(f"{section}: more than one default ({', '.join(defaults)})")
+        return self
+
+    def cluster_path(self, name: str) -> Path:
+        cluster = self.clusters[name]
+        assert isinstance(cluster, LocalClusterSettings)
+        return cluster.path or self.server.data_dir / "clusters" / name
+
+    def default_of(self, section: str) -> str | None:
+        targets: dict[str, PoolTarget] = getattr(self, section)
+        for name, target in targets.items():
+            if target.default:
+                return name
+        return next(iter(targets), None)
+
+
+def embedded_default(data_dir: Path | None = None) -> Settings:
+    """One site, one local cluster in the data folder, SQLite: cowcloud on one machine."""
+    server = ServerSettings(data_dir=data_dir) if data_dir else ServerSettings()
+    local = {"cluster": "local"}
+    return Settings.model_validate({
+        "server": server.model_dump(),
+        "sites": {"default": {"description": "this machine"}},
+        "clusters": {"local": {"kind": "local", "site": "default"}},
+        "image_stores": {"local": {**local, "pool": "images", "default": True}},
+        "volume_backends": {"local": {**local, "pool": "volumes", "default": True}},
+        "ephemeral_backends": {"local": {**local, "pool": "vms", "default": True}},
+        "backup_targets": {"local": {**local, "pool": "backups", "default": True}},
+    })
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{key}: {msg}" if key else msg)
+    return "; ".join(lines)
+
+
+def parse(text: str, source: str = "<config>") -> Settings:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc)}") from exc
+
+
+def load(path: Path | None = None) -> Settings:
+    """The file named, else $COWCLOUD_CONFIG, else /etc/cowcloud/cowcloud.toml, else the default."""
+    if path is None and (env := os.environ.get(ENV_CONFIG)):
+        path = Path(env)
+    if path is None and SYSTEM_CONFIG.exists():
+        path = SYSTEM_CONFIG
+    if path is None:
+        return embedded_default()
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse(text, str(path))

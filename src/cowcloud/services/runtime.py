@@ -1,0 +1,40 @@
+"""The process's long-lived parts: settings, database, opened clusters. Built once at start-up."""
+
+from __future__ import annotations
+
+import logging
+
+from ..config import LocalClusterSettings, Settings
+from ..db import Database
+from ..storage.registry import Clusters
+
+log = logging.getLogger("cowcloud.runtime")
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.server.database_url)
+        self.clusters = Clusters(settings)
+
+    async def start(self) -> None:
+        self.settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db.migrate()
+        await self.clusters.open()
+        await self._ensure_local_pools()
+        log.info("runtime started", extra={"data_dir": str(self.settings.server.data_dir),
+                                           "database": self.db.engine.url.render_as_string()})
+
+    async def _ensure_local_pools(self) -> None:
+        """A local cluster's pools are folders: make the ones the configuration names.
+
+        Ceph pools are the operator's (they carry caps, PG counts, CRUSH rules): never created here.
+        """
+        for section in ("image_stores", "volume_backends", "ephemeral_backends", "backup_targets"):
+            for target in getattr(self.settings, section).values():
+                if isinstance(self.settings.clusters[target.cluster], LocalClusterSettings):
+                    await self.clusters[target.cluster].create_pool(target.pool)
+
+    async def stop(self) -> None:
+        await self.clusters.close()
+        self.db.dispose()

@@ -1,0 +1,57 @@
+"""Session-wide real parts: two throwaway Ceph clusters, started once per test run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ceph_clusters import CephClusterInfo, ceph_available, start_cluster, stop_cluster
+from pg_server import postgres_available, start_postgres, stop_postgres
+
+CEPH_POOLS = ("rbd", "images", "volumes")
+
+
+def _need(reason: str | None, what: str) -> None:
+    """Skip with the reason where a real part is missing; in CI a missing part is a failure."""
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is required in CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    _need(postgres_available(), "PostgreSQL")
+    folder = Path(tempfile.mkdtemp(prefix="cowcloud-pg-"))
+    try:
+        url, _port = start_postgres(folder)
+        yield url
+    finally:
+        stop_postgres(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ceph_clusters() -> Iterator[list[CephClusterInfo]]:
+    """Two clusters, as two sites would have: proves cross-cluster copy and can_clone=false."""
+    _need(ceph_available(), "Ceph")
+    root = Path(tempfile.mkdtemp(prefix="cowcloud-ceph-"))
+    started: list[CephClusterInfo] = []
+    try:
+        for i in range(2):
+            started.append(start_cluster(root / f"c{i}", pools=CEPH_POOLS))
+        yield started
+    finally:
+        for info in started:
+            stop_cluster(info.dir)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ceph(ceph_clusters: list[CephClusterInfo]) -> CephClusterInfo:
+    return ceph_clusters[0]
