@@ -65,6 +65,19 @@ class InvalidArgument(StorageError):
     status = 400
 
 
+class UnsafeImage(InvalidArgument):
+    """Image content refused: a backing or data file, VMDK extent paths, QED, a corrupt header."""
+
+
+class FormatMismatch(InvalidArgument):
+    """The content's format is not the format the caller declared."""
+
+    def __init__(self, declared: str, detected: str) -> None:
+        super().__init__(f"image data is {detected}, but the image was declared {declared}")
+        self.declared = declared
+        self.detected = detected
+
+
 class PermissionDenied(StorageError):
     """The cluster refused the credentials or caps."""
 
