@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from ..config import Settings
 from ..services.runtime import Runtime
 from .errors import install_error_handlers
+from .identity import router as identity_router
 from .observability import install_observability
 
 
@@ -28,4 +29,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     install_observability(app)
+    app.include_router(identity_router)
     return app

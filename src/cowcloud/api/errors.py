@@ -1,7 +1,8 @@
 """One error tree for the HTTP edge, rendered in each OpenStack service's own error shape.
 
-Services raise ApiError subclasses (or storage errors, which carry their status); one handler,
-found through the exception's MRO, turns them into the body the service's clients parse:
+Services raise ApiError subclasses (or service and storage errors, which carry their status; the
+policy's PolicyDenied is a 403 among the service errors); one handler, found through the
+exception's MRO, turns them into the body the service's clients parse:
 Keystone's {"error": {...}}, Glance's webob-style {"message", "code", "title"}, and the
 {"<faultName>": {"code", "message"}} of Cinder and Nova.
 """
@@ -16,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..services.errors import ServiceError
 from ..storage.errors import StorageError
+from .auth import public_url
 
 
 class ApiError(Exception):
@@ -101,6 +104,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StorageError)
         return error_response(request, exc.status, str(exc))
 
+    async def service_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)  # policy.PolicyDenied among them: 403
+        headers = None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": f'Keystone uri="{public_url(request)}/identity"'}
+        return error_response(request, exc.status, exc.message, headers)
+
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         return error_response(request, exc.status_code, str(exc.detail),
@@ -116,5 +126,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StorageError, storage_error)
+    app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

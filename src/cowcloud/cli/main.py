@@ -1,29 +1,16 @@
-"""`cowcloud`: serve, init, config check (Typer + rich)."""
+"""`cowcloud`: serve, init, config check, user and project create (Typer + rich)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from .. import config as config_mod
+from . import identity
+from .options import ConfigOpt, console, load_settings
 
 app = typer.Typer(help="cowcloud: a Ceph-native cloud storage plane speaking the OpenStack APIs.",
                   no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
-
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file "
-                      "(default: $COWCLOUD_CONFIG, /etc/cowcloud/cowcloud.toml, else embedded)")]
-
-
-def load_settings(path: Path | None) -> config_mod.Settings:
-    try:
-        return config_mod.load(path)
-    except config_mod.ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -43,6 +30,7 @@ def serve(config: ConfigOpt = None,
         settings = settings.model_copy(
             update={"server": settings.server.model_copy(update=overrides)})
     setup_logging(log_level)
+    identity.first_start(settings)
     console.print(f"cowcloud serving on [bold]{settings.server.url}[/bold]; "
                   f"data in [bold]{settings.server.data_dir}[/bold], "
                   f"database {settings.server.database_url}")
@@ -52,6 +40,7 @@ def serve(config: ConfigOpt = None,
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+identity.register(app)
 
 
 @config_app.command("check")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from ..config import LocalClusterSettings, Settings
 from ..db import Database
 from ..storage.registry import Clusters
+from .appcreds import AppCreds
+from .authn import Authenticator
+from .catalog import Catalog
+from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, bootstrap
+from .tokens import FernetKeys, Tokens
 
 log = logging.getLogger("cowcloud.runtime")
 
@@ -16,10 +22,23 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.server.database_url)
         self.clusters = Clusters(settings)
+        self.keys = FernetKeys(settings.server.data_dir / "fernet-keys")
+        self.tokens = Tokens(self.db, self.keys, settings.server.token_ttl_seconds)
+        self.identity = Identity(self.db)
+        self.appcreds = AppCreds(self.db)
+        self.auth = Authenticator(self.db, self.tokens)
+        self.catalog = Catalog(settings.server.region)
+
+    def prepare(self) -> BootstrapResult:
+        """The data folder, the schema, the token keys and the first-start identity (admin user,
+        project, Default domain, roles); idempotent. `cowcloud init` stops here."""
+        self.settings.server.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.db.migrate()
+        self.keys.load()
+        return bootstrap(self.db, self.settings, os.environ.get(ENV_ADMIN_PASSWORD))
 
     async def start(self) -> None:
-        self.settings.server.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db.migrate()
+        self.prepare()
         await self.clusters.open()
         await self._ensure_local_pools()
         log.info("runtime started", extra={"data_dir": str(self.settings.server.data_dir),

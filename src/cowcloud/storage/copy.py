@@ -61,10 +61,14 @@ async def _pump(src: BaseBackend, src_dev: DeviceRef, dst: BaseBackend, dst_dev:
             if progress:
                 progress(reached, size)
 
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(reader())
-        for _ in range(writers):
-            tg.create_task(writer())
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(reader())
+            for _ in range(writers):
+                tg.create_task(writer())
+    except BaseExceptionGroup as group:
+        # callers catch storage errors, not groups: the first failure is the cause
+        raise group.exceptions[0] from None
     if progress:
         progress(size, size)
     return copied

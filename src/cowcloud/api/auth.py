@@ -1,0 +1,47 @@
+"""Who is calling: the X-Auth-Token of a request, validated, as a dependency for every API.
+
+    @router.get("/v2/images")
+    def list_images(ctx: RequestContext = Depends(get_context)) -> ...
+
+A missing, invalid, expired or revoked token is a 401 in the error shape of the service whose path
+was called (the ServiceError handler of api.errors renders it, with Keystone's WWW-Authenticate).
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..services.authn import TokenInfo
+from ..services.context import RequestContext
+from ..services.errors import AuthenticationFailed
+from ..services.runtime import Runtime
+
+AUTH_HEADER = "X-Auth-Token"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def public_url(request: Request) -> str:
+    """Where clients reach cowcloud: the configured public_url, else the address they used."""
+    configured = get_runtime(request).settings.server.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def get_token(request: Request) -> TokenInfo:
+    """The validated token of the request (validated once per request, however often asked)."""
+    cached: TokenInfo | None = getattr(request.state, "token_info", None)
+    if cached is not None:
+        return cached
+    token = request.headers.get(AUTH_HEADER)
+    if not token:
+        raise AuthenticationFailed()
+    info = get_runtime(request).auth.validate(token)
+    request.state.token_info = info
+    return info
+
+
+def get_context(request: Request) -> RequestContext:
+    return get_token(request).context()

@@ -1,0 +1,13 @@
+"""Identity (Keystone v3) at /identity: discovery, tokens, resources, catalog, app credentials."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import appcreds, catalog, resources, tokens
+
+router = APIRouter()
+for module in (tokens, resources, catalog, appcreds):
+    router.include_router(module.router, prefix="/identity")
+
+__all__ = ["router"]

@@ -1,0 +1,64 @@
+"""Keystone v3 application credentials, under /v3/users/{user_id}/application_credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from ...services.authn import TokenInfo
+from ...services.errors import Denied, Invalid
+from ...services.policy import enforce
+from ...services.runtime import Runtime
+from ..auth import get_runtime, get_token
+from .views import app_cred_view, collection, section
+
+router = APIRouter(prefix="/v3/users/{user_id}/application_credentials")
+Rt = Depends(get_runtime)
+Caller = Depends(get_token)
+
+
+@router.post("", status_code=201)
+def create_app_cred(request: Request, user_id: str, body: Any = Body(...), rt: Runtime = Rt,
+                    caller: TokenInfo = Caller) -> dict[str, Any]:
+    enforce(caller.context(), "identity:create_application_credential", {"user_id": user_id})
+    if caller.project is None:
+        raise Invalid("An application credential is made from a project-scoped token.")
+    if caller.app_cred is not None and not caller.app_cred.unrestricted:
+        raise Denied("A restricted application credential cannot create another one.")
+    part = section(body, "application_credential")
+    roles = part.get("roles")
+    if roles is not None and not (isinstance(roles, list)
+                                  and all(isinstance(r, dict) for r in roles)):
+        raise Invalid("application_credential.roles: a list of {\"id\"} or {\"name\"}")
+    cred, secret, delegated = rt.appcreds.create(
+        user_id, caller.project.id, caller.roles, name=str(part.get("name") or ""),
+        description=part.get("description") or "", secret=part.get("secret"),
+        expires_at=part.get("expires_at"), roles=roles,
+        unrestricted=bool(part.get("unrestricted", False)))
+    return {"application_credential": app_cred_view(request, cred, delegated, secret)}
+
+
+@router.get("")
+def list_app_creds(request: Request, user_id: str, name: str | None = None, rt: Runtime = Rt,
+                   caller: TokenInfo = Caller) -> dict[str, Any]:
+    enforce(caller.context(), "identity:list_application_credentials", {"user_id": user_id})
+    creds = rt.appcreds.of_user(user_id, name=name)
+    return collection(request, "application_credentials",
+                      [app_cred_view(request, c, roles) for c, roles in creds])
+
+
+@router.get("/{cred_id}")
+def get_app_cred(request: Request, user_id: str, cred_id: str, rt: Runtime = Rt,
+                 caller: TokenInfo = Caller) -> dict[str, Any]:
+    enforce(caller.context(), "identity:get_application_credential", {"user_id": user_id})
+    cred, roles = rt.appcreds.get(user_id, cred_id)
+    return {"application_credential": app_cred_view(request, cred, roles)}
+
+
+@router.delete("/{cred_id}", status_code=204)
+def delete_app_cred(user_id: str, cred_id: str, rt: Runtime = Rt,
+                    caller: TokenInfo = Caller) -> Response:
+    enforce(caller.context(), "identity:delete_application_credential", {"user_id": user_id})
+    rt.appcreds.delete(user_id, cred_id)
+    return Response(status_code=204)

@@ -1,0 +1,100 @@
+"""Application credentials: a secret that stands for a user on one project, with some of its roles.
+
+The secret is shown once, at creation, and stored as an argon2 hash. The roles are those of the
+creating token (or a subset named at creation); a token made from the credential carries them only
+while the user still holds them. Deleting the credential invalidates its tokens at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..db.models import ApplicationCredential, Role, utcnow
+from .errors import Conflict, Invalid, NotFound
+from .passwords import hash_secret, random_secret
+
+
+def parse_expiry(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Invalid(f"expires_at: not an ISO 8601 time: {value!r}") from exc
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    if when <= utcnow():
+        raise Invalid("expires_at: the time is in the past")
+    return when
+
+
+def is_expired(cred: ApplicationCredential) -> bool:
+    return cred.expires_at is not None and cred.expires_at <= utcnow()
+
+
+def delegated_roles(s: Session, cred: ApplicationCredential) -> list[Role]:
+    ids = list(cred.roles.get("ids", []))
+    return list(s.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.name))) if ids else []
+
+
+class AppCreds:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, user_id: str, project_id: str, token_roles: list[Role], name: str,
+               description: str = "", secret: str | None = None, expires_at: Any = None,
+               roles: list[dict[str, Any]] | None = None,
+               unrestricted: bool = False) -> tuple[ApplicationCredential, str, list[Role]]:
+        """Returns the row, its secret (given or generated) and the roles it delegates."""
+        if not name:
+            raise Invalid("application_credential.name is required")
+        chosen = token_roles
+        if roles:
+            chosen = [r for r in token_roles
+                      if any(ref.get("id") == r.id or ref.get("name") == r.name for ref in roles)]
+            if len(chosen) != len(roles):
+                raise Invalid("application_credential.roles: a role is not one the user holds "
+                              "on the project")
+        if not chosen:
+            raise Invalid("application_credential.roles: the token carries no roles to delegate")
+        secret = secret or random_secret(48)
+        cred = ApplicationCredential(name=name, description=description or "", user_id=user_id,
+                                     project_id=project_id, secret_hash=hash_secret(secret),
+                                     roles={"ids": [r.id for r in chosen]},
+                                     unrestricted=bool(unrestricted),
+                                     expires_at=parse_expiry(expires_at))
+        try:
+            with self.db.session() as s:
+                s.add(cred)
+        except IntegrityError as exc:
+            raise Conflict(f"An application credential named {name!r} already exists for "
+                           f"this user.") from exc
+        return cred, secret, chosen
+
+    def of_user(self, user_id: str,
+                name: str | None = None) -> list[tuple[ApplicationCredential, list[Role]]]:
+        with self.db.session() as s:
+            query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
+            if name:
+                query = query.where(ApplicationCredential.name == name)
+            return [(c, delegated_roles(s, c))
+                    for c in s.scalars(query.order_by(ApplicationCredential.name))]
+
+    def get(self, user_id: str, cred_id: str) -> tuple[ApplicationCredential, list[Role]]:
+        with self.db.session() as s:
+            cred = s.get(ApplicationCredential, cred_id)
+            if cred is None or cred.user_id != user_id:
+                raise NotFound(f"Could not find application credential: {cred_id}.")
+            return cred, delegated_roles(s, cred)
+
+    def delete(self, user_id: str, cred_id: str) -> None:
+        with self.db.session() as s:
+            cred = s.get(ApplicationCredential, cred_id)
+            if cred is None or cred.user_id != user_id:
+                raise NotFound(f"Could not find application credential: {cred_id}.")
+            s.delete(cred)

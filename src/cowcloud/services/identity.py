@@ -1,0 +1,364 @@
+"""Identity: domains, projects, users, roles, role assignments, and the first-start bootstrap.
+
+Every method is one short transaction. Roles admin > member > reader imply one another as in
+Keystone's bootstrap: an admin's token also carries member and reader.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..db import Database
+from ..db.models import Base, Domain, Project, Role, RoleAssignment, User
+from .errors import AuthenticationFailed, Conflict, Invalid, NotFound
+from .passwords import hash_secret, random_secret, verify_secret
+
+DEFAULT_DOMAIN_ID = "default"
+DEFAULT_DOMAIN_NAME = "Default"
+ADMIN = "admin"
+BUILTIN_ROLES = ("admin", "member", "reader")
+IMPLIES = {"admin": "member", "member": "reader"}
+ENV_ADMIN_PASSWORD = "COWCLOUD_ADMIN_PASSWORD"
+ADMIN_PASSWORD_FILE = "admin-password"
+
+M = TypeVar("M", bound=Base)
+
+
+def _get(s: Session, model: type[M], key: str | None, what: str) -> M:
+    row = s.get(model, key) if key else None
+    if row is None:
+        raise NotFound(f"Could not find {what}: {key}.")
+    return row
+
+
+def _filtered(s: Session, model: type[M], **filters: Any) -> list[M]:
+    query = select(model)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, name) == value)
+    return list(s.scalars(query.order_by(model.name)))  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _unique(what: str, name: str) -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(f"Conflict occurred attempting to store {what} - duplicate entry "
+                       f"'{name}'.") from exc
+
+
+def expand_implied(names: Iterable[str]) -> set[str]:
+    out = set()
+    for name in names:
+        while name and name not in out:
+            out.add(name)
+            name = IMPLIES.get(name, "")
+    return out
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One (user, role, project or domain) assignment, with the rows it names."""
+
+    user: User
+    user_domain: Domain
+    role: Role
+    project: Project | None
+    domain: Domain | None  # the scope of a domain assignment, or the domain of the project
+
+
+class Identity:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- domains -------------------------------------------------------------------------------
+
+    def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
+        with self.db.session() as s:
+            return _filtered(s, Domain, name=name, enabled=enabled)
+
+    def get_domain(self, domain_id: str) -> Domain:
+        with self.db.session() as s:
+            return _get(s, Domain, domain_id, "domain")
+
+    @staticmethod
+    def find_domain(s: Session, ref: dict[str, Any]) -> Domain | None:
+        """A domain by {"id": ...} or {"name": ...}, as auth requests name them."""
+        if ref.get("id"):
+            return s.get(Domain, ref["id"])
+        if ref.get("name"):
+            return s.scalar(select(Domain).where(Domain.name == ref["name"]))
+        return None
+
+    # --- projects ------------------------------------------------------------------------------
+
+    def list_projects(self, name: str | None = None, domain_id: str | None = None,
+                      enabled: bool | None = None) -> list[Project]:
+        with self.db.session() as s:
+            return _filtered(s, Project, name=name, domain_id=domain_id, enabled=enabled)
+
+    def get_project(self, project_id: str) -> Project:
+        with self.db.session() as s:
+            return _get(s, Project, project_id, "project")
+
+    def create_project(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID,
+                       description: str = "", enabled: bool = True) -> Project:
+        with _unique("project", name), self.db.session() as s:
+            _get(s, Domain, domain_id, "domain")
+            project = Project(name=name, domain_id=domain_id, description=description,
+                              enabled=enabled)
+            s.add(project)
+            s.flush()
+            return project
+
+    def update_project(self, project_id: str, changes: dict[str, Any]) -> Project:
+        with _unique("project", changes.get("name", "")), self.db.session() as s:
+            project = _get(s, Project, project_id, "project")
+            for key in ("name", "description", "enabled"):
+                if key in changes:
+                    setattr(project, key, changes[key])
+            return project
+
+    def delete_project(self, project_id: str) -> None:
+        with self.db.session() as s:
+            s.delete(_get(s, Project, project_id, "project"))
+            s.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
+                                                   RoleAssignment.target_id == project_id))
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def list_users(self, name: str | None = None, domain_id: str | None = None,
+                   enabled: bool | None = None) -> list[User]:
+        with self.db.session() as s:
+            return _filtered(s, User, name=name, domain_id=domain_id, enabled=enabled)
+
+    def get_user(self, user_id: str) -> User:
+        with self.db.session() as s:
+            return _get(s, User, user_id, "user")
+
+    def create_user(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID,
+                    password: str | None = None, **fields: Any) -> User:
+        password_hash = hash_secret(password) if password else None  # outside the transaction
+        with _unique("user", name), self.db.session() as s:
+            _get(s, Domain, domain_id, "domain")
+            if fields.get("default_project_id"):
+                _get(s, Project, fields["default_project_id"], "project")
+            user = User(name=name, domain_id=domain_id, password_hash=password_hash, **fields)
+            s.add(user)
+            s.flush()
+            return user
+
+    def update_user(self, user_id: str, changes: dict[str, Any]) -> User:
+        password_hash = hash_secret(changes["password"]) if changes.get("password") else None
+        with _unique("user", changes.get("name", "")), self.db.session() as s:
+            user = _get(s, User, user_id, "user")
+            if changes.get("default_project_id"):
+                _get(s, Project, changes["default_project_id"], "project")
+            for key in ("name", "email", "description", "enabled", "default_project_id"):
+                if key in changes:
+                    setattr(user, key, changes[key])
+            if password_hash:
+                user.password_hash = password_hash
+            return user
+
+    def change_password(self, user_id: str, original: str, password: str) -> None:
+        """The user's own change: refused (401, like a failed login) unless `original` matches."""
+        if not verify_secret(self.get_user(user_id).password_hash, original):
+            raise AuthenticationFailed()
+        self.update_user(user_id, {"password": password})
+
+    def delete_user(self, user_id: str) -> None:
+        with self.db.session() as s:
+            s.delete(_get(s, User, user_id, "user"))
+
+    # --- roles and assignments -----------------------------------------------------------------
+
+    def list_roles(self, name: str | None = None) -> list[Role]:
+        with self.db.session() as s:
+            return _filtered(s, Role, name=name)
+
+    def get_role(self, role_id: str) -> Role:
+        with self.db.session() as s:
+            return _get(s, Role, role_id, "role")
+
+    def create_role(self, name: str, description: str = "") -> Role:
+        with _unique("role", name), self.db.session() as s:
+            role = Role(name=name, description=description)
+            s.add(role)
+            s.flush()
+            return role
+
+    def _target(self, s: Session, target_type: str, target_id: str) -> Project | Domain:
+        if target_type == "project":
+            return _get(s, Project, target_id, "project")
+        if target_type == "domain":
+            return _get(s, Domain, target_id, "domain")
+        raise Invalid(f"unknown assignment target {target_type!r}")
+
+    def add_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
+        with self.db.session() as s:
+            _get(s, User, user_id, "user")
+            _get(s, Role, role_id, "role")
+            self._target(s, target_type, target_id)
+            if not self._grant(s, user_id, target_type, target_id, role_id):
+                s.add(RoleAssignment(user_id=user_id, target_type=target_type,
+                                     target_id=target_id, role_id=role_id))
+
+    def remove_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
+        with self.db.session() as s:
+            grant = self._grant(s, user_id, target_type, target_id, role_id)
+            if grant is None:
+                raise NotFound(f"Could not find role assignment: role {role_id} for user "
+                               f"{user_id} on {target_type} {target_id}.")
+            s.delete(grant)
+
+    def has_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> bool:
+        with self.db.session() as s:
+            return self._grant(s, user_id, target_type, target_id, role_id) is not None
+
+    @staticmethod
+    def _grant(s: Session, user_id: str, target_type: str, target_id: str,
+               role_id: str) -> RoleAssignment | None:
+        return s.scalar(select(RoleAssignment).where(
+            RoleAssignment.user_id == user_id, RoleAssignment.target_type == target_type,
+            RoleAssignment.target_id == target_id, RoleAssignment.role_id == role_id))
+
+    def list_grants(self, user_id: str, target_type: str, target_id: str) -> list[Role]:
+        with self.db.session() as s:
+            _get(s, User, user_id, "user")
+            self._target(s, target_type, target_id)
+            return list(s.scalars(select(Role).join(RoleAssignment).where(
+                RoleAssignment.user_id == user_id, RoleAssignment.target_type == target_type,
+                RoleAssignment.target_id == target_id).order_by(Role.name)))
+
+    @staticmethod
+    def roles_on(s: Session, user_id: str, target_type: str, target_id: str) -> list[Role]:
+        """The user's effective roles on a project or domain: direct ones and those implied."""
+        direct = s.scalars(select(Role.name).join(RoleAssignment).where(
+            RoleAssignment.user_id == user_id, RoleAssignment.target_type == target_type,
+            RoleAssignment.target_id == target_id))
+        names = expand_implied(direct)
+        if not names:
+            return []
+        return list(s.scalars(select(Role).where(Role.name.in_(names)).order_by(Role.name)))
+
+    def list_assignments(self, user_id: str | None = None, project_id: str | None = None,
+                         domain_id: str | None = None, role_id: str | None = None,
+                         effective: bool = False) -> list[Assignment]:
+        with self.db.session() as s:
+            query = select(RoleAssignment, User, Role).join(User).join(Role)
+            if user_id:
+                query = query.where(RoleAssignment.user_id == user_id)
+            for target_type, target_id in (("project", project_id), ("domain", domain_id)):
+                if target_id:
+                    query = query.where(RoleAssignment.target_type == target_type,
+                                        RoleAssignment.target_id == target_id)
+            roles = {r.name: r for r in s.scalars(select(Role))}
+            out: list[Assignment] = []
+            seen: set[tuple[str, str, str, str]] = set()
+            for grant, user, role in s.execute(query.order_by(RoleAssignment.id)):
+                is_project = grant.target_type == "project"
+                project = s.get(Project, grant.target_id) if is_project else None
+                domain = s.get(Domain, project.domain_id if project else grant.target_id)
+                user_domain = _get(s, Domain, user.domain_id, "domain")
+                for name in expand_implied([role.name]) if effective else [role.name]:
+                    key = (user.id, name, grant.target_type, grant.target_id)
+                    if name in roles and key not in seen:
+                        seen.add(key)
+                        out.append(Assignment(user, user_domain, roles[name], project, domain))
+            return [a for a in out if role_id is None or a.role.id == role_id]
+
+    def user_projects(self, user_id: str, enabled_only: bool = False) -> list[Project]:
+        """Projects where the user holds any role (enabled ones only, for scoping a token)."""
+        with self.db.session() as s:
+            query = select(Project).join(RoleAssignment, RoleAssignment.target_id == Project.id) \
+                .where(RoleAssignment.target_type == "project",
+                       RoleAssignment.user_id == user_id).distinct().order_by(Project.name)
+            if enabled_only:
+                query = query.join(Domain).where(Project.enabled, Domain.enabled)
+            return list(s.scalars(query))
+
+    def user_domains(self, user_id: str) -> list[Domain]:
+        with self.db.session() as s:
+            return list(s.scalars(
+                select(Domain).join(RoleAssignment, RoleAssignment.target_id == Domain.id)
+                .where(RoleAssignment.target_type == "domain", RoleAssignment.user_id == user_id,
+                       Domain.enabled).distinct().order_by(Domain.name)))
+
+
+# --- first start -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    user: str
+    project: str
+    domain: str
+    password: str | None  # None: the admin exists and its password is nowhere we can read
+    password_source: str  # "$COWCLOUD_ADMIN_PASSWORD", the password file's path, or "unknown"
+
+
+def _read_or_make_password(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    password = random_secret(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return password
+
+
+def bootstrap(db: Database, settings: Settings,
+              admin_password: str | None = None) -> BootstrapResult:
+    """The Default domain (id `default`), roles admin/member/reader, project `admin` and user
+    `admin` holding the admin role on it. Idempotent: a restart finds them and changes nothing,
+    except that a given `admin_password` (from $COWCLOUD_ADMIN_PASSWORD) becomes the password.
+    Without one, a random password is made once and kept in DATA_DIR/admin-password (0600).
+    """
+    password_file = settings.server.data_dir / ADMIN_PASSWORD_FILE
+    source = f"${ENV_ADMIN_PASSWORD}" if admin_password else str(password_file)
+    with db.session() as s:
+        if s.get(Domain, DEFAULT_DOMAIN_ID) is None:
+            s.add(Domain(id=DEFAULT_DOMAIN_ID, name=DEFAULT_DOMAIN_NAME,
+                         description="The default domain"))
+        roles = {r.name: r for r in s.scalars(select(Role).where(Role.name.in_(BUILTIN_ROLES)))}
+        for name in BUILTIN_ROLES:
+            if name not in roles:
+                roles[name] = Role(name=name)
+                s.add(roles[name])
+        project = s.scalar(select(Project).where(Project.domain_id == DEFAULT_DOMAIN_ID,
+                                                 Project.name == ADMIN))
+        if project is None:
+            project = Project(name=ADMIN, domain_id=DEFAULT_DOMAIN_ID,
+                              description="Bootstrap project for initializing the cloud.")
+            s.add(project)
+        user = s.scalar(select(User).where(User.domain_id == DEFAULT_DOMAIN_ID,
+                                           User.name == ADMIN))
+        password = admin_password
+        if user is None:
+            password = password or _read_or_make_password(password_file)
+            user = User(name=ADMIN, domain_id=DEFAULT_DOMAIN_ID,
+                        password_hash=hash_secret(password))
+            s.add(user)
+        elif password and not verify_secret(user.password_hash, password):
+            user.password_hash = hash_secret(password)
+        elif not password:
+            password = password_file.read_text().strip() if password_file.exists() else None
+            source = source if password else "unknown"
+        s.flush()
+        user.default_project_id = user.default_project_id or project.id
+        if Identity._grant(s, user.id, "project", project.id, roles[ADMIN].id) is None:
+            s.add(RoleAssignment(user_id=user.id, target_type="project", target_id=project.id,
+                                 role_id=roles[ADMIN].id))
+    return BootstrapResult(user=ADMIN, project=ADMIN, domain=DEFAULT_DOMAIN_NAME,
+                           password=password, password_source=source)

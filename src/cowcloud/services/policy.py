@@ -1,0 +1,185 @@
+"""Who may do what: every authorization rule of cowcloud, in one table.
+
+Roles are admin, member and reader; admin implies member and member implies reader (tokens carry
+the implied roles too, as Keystone's bootstrap sets them up), so `reader` below also admits members
+and admins. A rule is a predicate over (RequestContext, target), where the target is a dict that
+describes the thing acted on. Target keys, per family:
+
+- identity:*  user_id (the user acted on, or the subject of a token), project_id, domain_id
+- image:*     owner (project id owning the image; for add_image, the owner asked for, or absent),
+              visibility (public, community, shared, private),
+              members (project ids the image is shared with that may see it: Glance lets a member
+              GET a shared image whatever its member status; lists show accepted ones),
+              member_id (for the member calls: the member project acted on)
+
+Services call `enforce(ctx, "image:get_image", target)`; it raises PolicyDenied (403 at the API).
+A rule name missing from the table is a programming error and raises KeyError, never "allow".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .context import RequestContext
+from .errors import Denied
+
+Target = Mapping[str, Any]
+Predicate = Callable[[RequestContext, Target], bool]
+
+
+class PolicyDenied(Denied):
+    """The rule said no; rendered as 403 in the calling service's error shape."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(f"You are not authorized to perform the requested action: {rule}.")
+        self.rule = rule
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+def authenticated(ctx: RequestContext, t: Target) -> bool:
+    return True
+
+
+def admin(ctx: RequestContext, t: Target) -> bool:
+    return ctx.is_admin
+
+
+def member(ctx: RequestContext, t: Target) -> bool:
+    return ctx.project_id is not None and ctx.can_write
+
+
+def reader(ctx: RequestContext, t: Target) -> bool:
+    return ctx.project_id is not None and bool({"reader", "member", "admin"} & set(ctx.roles))
+
+
+def self_user(ctx: RequestContext, t: Target) -> bool:
+    return t.get("user_id") == ctx.user_id
+
+
+def own_project(ctx: RequestContext, t: Target) -> bool:
+    return ctx.project_id is not None and t.get("project_id") == ctx.project_id
+
+
+def own_domain(ctx: RequestContext, t: Target) -> bool:
+    return ctx.domain_id is not None and t.get("domain_id") == ctx.domain_id
+
+
+def owner(ctx: RequestContext, t: Target) -> bool:
+    return ctx.project_id is not None and t.get("owner") == ctx.project_id
+
+
+def owner_unset_or_own(ctx: RequestContext, t: Target) -> bool:
+    return t.get("owner") in (None, ctx.project_id)
+
+
+def visible_to_all(ctx: RequestContext, t: Target) -> bool:
+    return t.get("visibility") in ("public", "community")
+
+
+def shared_with(ctx: RequestContext, t: Target) -> bool:
+    return (t.get("visibility") == "shared" and ctx.project_id is not None
+            and ctx.project_id in (t.get("members") or ()))
+
+
+def is_member_project(ctx: RequestContext, t: Target) -> bool:
+    return ctx.project_id is not None and t.get("member_id") == ctx.project_id
+
+
+def any_of(*preds: Predicate) -> Predicate:
+    return lambda ctx, t: any(p(ctx, t) for p in preds)
+
+
+def all_of(*preds: Predicate) -> Predicate:
+    return lambda ctx, t: all(p(ctx, t) for p in preds)
+
+
+admin_or_self = any_of(admin, self_user)
+owning_member = any_of(admin, all_of(member, owner))
+can_see_image = any_of(admin, all_of(reader, any_of(owner, visible_to_all, shared_with)))
+
+# --- the table -------------------------------------------------------------------------------
+
+RULES: dict[str, Predicate] = {
+    # tokens and the caller's own view
+    "identity:validate_token": admin_or_self,
+    "identity:check_token": admin_or_self,
+    "identity:revoke_token": admin_or_self,
+    "identity:get_auth_catalog": authenticated,
+    "identity:get_auth_projects": authenticated,
+    "identity:get_auth_domains": authenticated,
+    # domains, projects, users, roles, assignments
+    "identity:list_domains": admin,
+    "identity:get_domain": any_of(admin, own_domain),
+    "identity:list_projects": admin,
+    "identity:get_project": any_of(admin, own_project),
+    "identity:create_project": admin,
+    "identity:update_project": admin,
+    "identity:delete_project": admin,
+    "identity:list_user_projects": admin_or_self,
+    "identity:list_users": admin,
+    "identity:get_user": admin_or_self,
+    "identity:create_user": admin,
+    "identity:update_user": admin,
+    "identity:delete_user": admin,
+    "identity:change_password": self_user,
+    "identity:list_roles": admin,
+    "identity:get_role": admin,
+    "identity:create_role": admin,
+    "identity:list_role_assignments": admin,
+    "identity:list_grants": admin,
+    "identity:check_grant": admin,
+    "identity:create_grant": admin,
+    "identity:revoke_grant": admin,
+    # the catalog as resources
+    "identity:list_services": admin,
+    "identity:get_service": admin,
+    "identity:list_endpoints": admin,
+    "identity:get_endpoint": admin,
+    "identity:list_regions": authenticated,
+    "identity:get_region": authenticated,
+    # application credentials: created by their user only (as Keystone), read by admin too
+    "identity:create_application_credential": self_user,
+    "identity:list_application_credentials": admin_or_self,
+    "identity:get_application_credential": admin_or_self,
+    "identity:delete_application_credential": admin_or_self,
+    # images (targets: owner, visibility, members, member_id)
+    "image:get_images": reader,
+    "image:get_image": can_see_image,
+    "image:download_image": can_see_image,
+    "image:add_image": any_of(admin, all_of(member, owner_unset_or_own)),
+    "image:modify_image": owning_member,
+    "image:upload_image": owning_member,
+    "image:import_image": owning_member,
+    "image:delete_image": owning_member,
+    "image:deactivate": owning_member,
+    "image:reactivate": owning_member,
+    "image:add_tag": owning_member,
+    "image:delete_tag": owning_member,
+    "image:publicize_image": admin,
+    "image:communitize_image": owning_member,
+    "image:copy_image": admin,
+    "image:get_image_location": owning_member,
+    "image:set_image_location": owning_member,
+    "image:delete_image_location": owning_member,
+    "image:add_member": owning_member,
+    "image:delete_member": owning_member,
+    "image:get_members": any_of(admin, all_of(reader, any_of(owner, is_member_project))),
+    "image:get_member": any_of(admin, all_of(reader, any_of(owner, is_member_project))),
+    "image:modify_member": any_of(admin, all_of(member, is_member_project)),
+    "image:info_stores": reader,
+    "image:get_store_detail": admin,
+    "image:info_stores_detail": admin,
+    "image:get_task": admin,
+    "image:get_tasks": admin,
+}
+
+
+def allowed(ctx: RequestContext, rule: str, target: Target | None = None) -> bool:
+    return RULES[rule](ctx, target or {})
+
+
+def enforce(ctx: RequestContext, rule: str, target: Target | None = None) -> None:
+    if not allowed(ctx, rule, target):
+        raise PolicyDenied(rule)

@@ -1,0 +1,151 @@
+"""Fernet tokens, as Keystone makes them: signed, encrypted, expiring, revocable by audit id.
+
+A token carries who (user id), how (methods), the scope (project or domain id, or none), the
+application credential it came from, its audit ids and its expiry; nothing else. Roles are looked
+up when it is validated, so a role removed takes effect at once. The keys live in
+DATA_DIR/fernet-keys (folder 0700, files 0600, named 0, 1, ...; the highest signs, all verify), made
+on first start, so tokens survive a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db import Database
+from ..db.models import RevokedToken, utcnow
+from .errors import AuthenticationFailed
+
+
+class TokenInvalid(AuthenticationFailed):
+    """Not a token of ours, expired or revoked; the reason is logged, never told."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def new_audit_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class TokenPayload:
+    user_id: str
+    methods: tuple[str, ...]
+    expires_at: datetime
+    issued_at: datetime = field(default_factory=utcnow)
+    project_id: str | None = None
+    domain_id: str | None = None
+    app_cred_id: str | None = None
+    audit_ids: tuple[str, ...] = field(default_factory=lambda: (new_audit_id(),))
+
+    @property
+    def audit_id(self) -> str:
+        return self.audit_ids[0]
+
+    def to_json(self) -> bytes:
+        raw = {"u": self.user_id, "m": list(self.methods), "p": self.project_id,
+               "d": self.domain_id, "c": self.app_cred_id, "a": list(self.audit_ids),
+               "i": self.issued_at.timestamp(), "e": self.expires_at.timestamp()}
+        return json.dumps({k: v for k, v in raw.items() if v is not None},
+                          separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> TokenPayload:
+        raw = json.loads(data)
+        return cls(user_id=raw["u"], methods=tuple(raw["m"]), project_id=raw.get("p"),
+                   domain_id=raw.get("d"), app_cred_id=raw.get("c"), audit_ids=tuple(raw["a"]),
+                   issued_at=datetime.fromtimestamp(raw["i"], timezone.utc),
+                   expires_at=datetime.fromtimestamp(raw["e"], timezone.utc))
+
+
+class FernetKeys:
+    """The key repository: loaded once at start, created (one key) when empty."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._fernet: MultiFernet | None = None
+
+    def load(self) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        if not self._key_files():
+            self._write_key("0")
+        keys = [Fernet(path.read_bytes().strip()) for path in self._key_files()]
+        self._fernet = MultiFernet(keys)
+
+    def _key_files(self) -> list[Path]:
+        files = [p for p in self.directory.iterdir() if p.name.isdigit()]
+        return sorted(files, key=lambda p: int(p.name), reverse=True)  # primary (highest) first
+
+    def _write_key(self, name: str) -> None:
+        try:  # O_EXCL: two processes starting at once keep one key, not two halves
+            fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        with os.fdopen(fd, "wb") as f:
+            f.write(Fernet.generate_key())
+
+    @property
+    def fernet(self) -> MultiFernet:
+        if self._fernet is None:
+            raise RuntimeError("fernet keys not loaded: call load() at start-up")
+        return self._fernet
+
+
+class Tokens:
+    """Issue, decode and revoke tokens; `ttl` is settings.server.token_ttl_seconds."""
+
+    def __init__(self, db: Database, keys: FernetKeys, ttl_seconds: int) -> None:
+        self.db = db
+        self.keys = keys
+        self.ttl = timedelta(seconds=ttl_seconds)
+
+    def expiry(self, cap: datetime | None = None) -> datetime:
+        """When a token issued now expires: the TTL, or `cap` (a credential's end) if sooner."""
+        expires = utcnow() + self.ttl
+        return min(expires, cap) if cap else expires
+
+    def encode(self, payload: TokenPayload) -> str:
+        return self.keys.fernet.encrypt(payload.to_json()).decode().rstrip("=")
+
+    def decode(self, token: str) -> TokenPayload:
+        """The payload of a token that is ours and unexpired; TokenInvalid otherwise.
+
+        Revocation is checked separately (`is_revoked`), in the validation's own transaction.
+        """
+        if not token or len(token) > 1024:
+            raise TokenInvalid("malformed")
+        padded = token + "=" * (-len(token) % 4)
+        try:
+            payload = TokenPayload.from_json(self.keys.fernet.decrypt(padded.encode()))
+        except (InvalidToken, ValueError, KeyError, TypeError) as exc:
+            raise TokenInvalid("not a valid token") from exc
+        if payload.expires_at <= utcnow():
+            raise TokenInvalid("expired")
+        return payload
+
+    @staticmethod
+    def is_revoked(session: Session, payload: TokenPayload) -> bool:
+        return session.get(RevokedToken, payload.audit_id) is not None
+
+    def revoke(self, payload: TokenPayload) -> None:
+        """Refuses the token from now on; also prunes rows of tokens that have expired anyway."""
+        try:
+            with self.db.session() as s:
+                s.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+                if s.get(RevokedToken, payload.audit_id) is None:
+                    s.add(RevokedToken(audit_id=payload.audit_id, expires_at=payload.expires_at))
+        except IntegrityError:
+            pass  # revoked at the same moment by another request: the row is there

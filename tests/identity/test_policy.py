@@ -1,0 +1,175 @@
+"""The policy table, row by row: (rule, who, target) -> allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cowcloud.services.context import RequestContext
+from cowcloud.services.policy import RULES, PolicyDenied, allowed, enforce
+
+
+def ctx(name: str, project: str | None, *roles: str, domain: str | None = None) -> RequestContext:
+    return RequestContext(user_id=f"u-{name}", user_name=name, project_id=project,
+                          project_name=project, domain_id=domain, roles=roles)
+
+
+ADMIN = ctx("admin", "p-admin", "admin", "member", "reader")
+MEMBER = ctx("member", "p-m", "member", "reader")
+READER = ctx("reader", "p-m", "reader")
+OTHER = ctx("other", "p-o", "member", "reader")
+UNSCOPED = ctx("nobody", None)
+DOMAIN_READER = ctx("dom", None, "reader", domain="d1")
+
+OWN = {"owner": "p-m", "visibility": "private", "members": []}
+FOREIGN = {"owner": "p-o", "visibility": "private", "members": []}
+
+ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
+    # identity: admin-only lists and writes
+    ("identity:list_projects", ADMIN, {}, True),
+    ("identity:list_projects", MEMBER, {}, False),
+    ("identity:create_project", ADMIN, {}, True),
+    ("identity:create_project", MEMBER, {}, False),
+    ("identity:update_project", MEMBER, {"project_id": "p-m"}, False),
+    ("identity:delete_project", ADMIN, {"project_id": "p-m"}, True),
+    ("identity:list_users", ADMIN, {}, True),
+    ("identity:list_users", MEMBER, {}, False),
+    ("identity:create_user", MEMBER, {}, False),
+    ("identity:update_user", MEMBER, {"user_id": "u-member"}, False),
+    ("identity:delete_user", ADMIN, {"user_id": "u-member"}, True),
+    ("identity:change_password", MEMBER, {"user_id": "u-member"}, True),
+    ("identity:change_password", ADMIN, {"user_id": "u-member"}, False),
+    ("identity:list_roles", ADMIN, {}, True),
+    ("identity:list_roles", READER, {}, False),
+    ("identity:get_role", MEMBER, {}, False),
+    ("identity:create_role", MEMBER, {}, False),
+    ("identity:list_role_assignments", ADMIN, {}, True),
+    ("identity:list_role_assignments", MEMBER, {}, False),
+    ("identity:create_grant", ADMIN, {"project_id": "p-m"}, True),
+    ("identity:create_grant", MEMBER, {"project_id": "p-m"}, False),
+    ("identity:revoke_grant", MEMBER, {"project_id": "p-m"}, False),
+    ("identity:check_grant", MEMBER, {"project_id": "p-m"}, False),
+    ("identity:list_grants", ADMIN, {"project_id": "p-m"}, True),
+    ("identity:list_domains", ADMIN, {}, True),
+    ("identity:list_domains", MEMBER, {}, False),
+    ("identity:list_services", ADMIN, {}, True),
+    ("identity:get_service", MEMBER, {}, False),
+    ("identity:list_endpoints", MEMBER, {}, False),
+    ("identity:get_endpoint", ADMIN, {}, True),
+    # identity: own things
+    ("identity:get_project", ADMIN, {"project_id": "p-m"}, True),
+    ("identity:get_project", MEMBER, {"project_id": "p-m"}, True),
+    ("identity:get_project", READER, {"project_id": "p-m"}, True),
+    ("identity:get_project", MEMBER, {"project_id": "p-o"}, False),
+    ("identity:get_project", UNSCOPED, {"project_id": None}, False),
+    ("identity:get_user", MEMBER, {"user_id": "u-member"}, True),
+    ("identity:get_user", MEMBER, {"user_id": "u-other"}, False),
+    ("identity:get_user", ADMIN, {"user_id": "u-other"}, True),
+    ("identity:list_user_projects", UNSCOPED, {"user_id": "u-nobody"}, True),
+    ("identity:list_user_projects", MEMBER, {"user_id": "u-other"}, False),
+    ("identity:get_domain", DOMAIN_READER, {"domain_id": "d1"}, True),
+    ("identity:get_domain", DOMAIN_READER, {"domain_id": "d2"}, False),
+    ("identity:get_domain", ADMIN, {"domain_id": "d2"}, True),
+    ("identity:validate_token", MEMBER, {"user_id": "u-member"}, True),
+    ("identity:validate_token", MEMBER, {"user_id": "u-other"}, False),
+    ("identity:validate_token", ADMIN, {"user_id": "u-other"}, True),
+    ("identity:check_token", OTHER, {"user_id": "u-member"}, False),
+    ("identity:revoke_token", UNSCOPED, {"user_id": "u-nobody"}, True),
+    ("identity:revoke_token", MEMBER, {"user_id": "u-other"}, False),
+    ("identity:get_auth_catalog", UNSCOPED, {}, True),
+    ("identity:get_auth_projects", UNSCOPED, {}, True),
+    ("identity:get_auth_domains", READER, {}, True),
+    ("identity:list_regions", UNSCOPED, {}, True),
+    ("identity:get_region", MEMBER, {}, True),
+    ("identity:create_application_credential", MEMBER, {"user_id": "u-member"}, True),
+    ("identity:create_application_credential", ADMIN, {"user_id": "u-member"}, False),
+    ("identity:list_application_credentials", ADMIN, {"user_id": "u-member"}, True),
+    ("identity:list_application_credentials", OTHER, {"user_id": "u-member"}, False),
+    ("identity:get_application_credential", MEMBER, {"user_id": "u-member"}, True),
+    ("identity:delete_application_credential", OTHER, {"user_id": "u-member"}, False),
+    # image: seeing
+    ("image:get_images", READER, {}, True),
+    ("image:get_images", UNSCOPED, {}, False),
+    ("image:get_image", MEMBER, OWN, True),
+    ("image:get_image", READER, OWN, True),
+    ("image:get_image", OTHER, OWN, False),
+    ("image:get_image", ADMIN, FOREIGN, True),
+    ("image:get_image", MEMBER, {**FOREIGN, "visibility": "public"}, True),
+    ("image:get_image", MEMBER, {**FOREIGN, "visibility": "community"}, True),
+    ("image:get_image", MEMBER, {**FOREIGN, "visibility": "shared", "members": ["p-m"]}, True),
+    ("image:get_image", MEMBER, {**FOREIGN, "visibility": "shared", "members": ["p-x"]}, False),
+    ("image:get_image", MEMBER, {**FOREIGN, "visibility": "private", "members": ["p-m"]}, False),
+    ("image:get_image", UNSCOPED, {**FOREIGN, "visibility": "public"}, False),
+    ("image:download_image", READER, {**FOREIGN, "visibility": "public"}, True),
+    ("image:download_image", OTHER, OWN, False),
+    # image: creating and changing
+    ("image:add_image", MEMBER, {}, True),
+    ("image:add_image", MEMBER, {"owner": "p-m"}, True),
+    ("image:add_image", MEMBER, {"owner": "p-o"}, False),
+    ("image:add_image", READER, {}, False),
+    ("image:add_image", UNSCOPED, {}, False),
+    ("image:add_image", ADMIN, {"owner": "p-o"}, True),
+    ("image:modify_image", MEMBER, OWN, True),
+    ("image:modify_image", READER, OWN, False),
+    ("image:modify_image", OTHER, OWN, False),
+    ("image:modify_image", ADMIN, OWN, True),
+    ("image:upload_image", MEMBER, OWN, True),
+    ("image:upload_image", OTHER, OWN, False),
+    ("image:import_image", MEMBER, OWN, True),
+    ("image:delete_image", MEMBER, OWN, True),
+    ("image:delete_image", OTHER, {**OWN, "visibility": "public"}, False),
+    ("image:deactivate", MEMBER, OWN, True),
+    ("image:reactivate", READER, OWN, False),
+    ("image:add_tag", MEMBER, OWN, True),
+    ("image:delete_tag", OTHER, OWN, False),
+    ("image:publicize_image", ADMIN, OWN, True),
+    ("image:publicize_image", MEMBER, OWN, False),
+    ("image:communitize_image", MEMBER, OWN, True),
+    ("image:communitize_image", OTHER, OWN, False),
+    ("image:copy_image", ADMIN, OWN, True),
+    ("image:copy_image", MEMBER, OWN, False),
+    ("image:get_image_location", MEMBER, OWN, True),
+    ("image:set_image_location", OTHER, OWN, False),
+    ("image:delete_image_location", ADMIN, OWN, True),
+    # image: members
+    ("image:add_member", MEMBER, OWN, True),
+    ("image:add_member", OTHER, OWN, False),
+    ("image:delete_member", MEMBER, OWN, True),
+    ("image:get_members", READER, OWN, True),
+    ("image:get_members", OTHER, {**OWN, "member_id": "p-o"}, True),
+    ("image:get_members", OTHER, OWN, False),
+    ("image:get_member", OTHER, {**OWN, "member_id": "p-o"}, True),
+    ("image:modify_member", OTHER, {**OWN, "member_id": "p-o"}, True),
+    ("image:modify_member", MEMBER, {**OWN, "member_id": "p-o"}, False),
+    # image: stores and tasks
+    ("image:info_stores", READER, {}, True),
+    ("image:get_store_detail", ADMIN, {}, True),
+    ("image:get_store_detail", MEMBER, {}, False),
+    ("image:info_stores_detail", ADMIN, {}, True),
+    ("image:info_stores_detail", MEMBER, {}, False),
+    ("image:get_task", ADMIN, {}, True),
+    ("image:get_tasks", MEMBER, {}, False),
+]
+
+
+@pytest.mark.parametrize(("rule", "who", "target", "expected"), ROWS,
+                         ids=[f"{r}-{w.user_name}-{i}" for i, (r, w, _, _) in enumerate(ROWS)])
+def test_rule(rule: str, who: RequestContext, target: dict[str, Any], expected: bool) -> None:
+    assert allowed(who, rule, target) is expected
+
+
+def test_every_rule_has_a_row() -> None:
+    assert set(RULES) - {row[0] for row in ROWS} == set()
+
+
+def test_enforce_raises_policy_denied_naming_the_rule() -> None:
+    enforce(ADMIN, "identity:list_users")
+    with pytest.raises(PolicyDenied, match="identity:list_users") as info:
+        enforce(MEMBER, "identity:list_users")
+    assert info.value.status == 403
+
+
+def test_unknown_rule_is_an_error_not_an_allow() -> None:
+    with pytest.raises(KeyError):
+        enforce(ADMIN, "image:no_such_rule")

@@ -1,0 +1,127 @@
+"""A real cowcloud server for API tests: uvicorn on a free loopback port, in a thread.
+
+    with run_server(tmp_path) as srv:          # or run_server(tmp_path, settings=my_settings)
+        srv.url, srv.auth_url, srv.admin_password
+        srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+        openstack(tmp_path / "clouds.yaml", "token", "issue")
+
+The server bootstraps like `cowcloud serve` (admin user and project, Default domain, roles) with
+the admin password given; it stops cleanly when the block ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+from fastapi import APIRouter, FastAPI
+
+from cowcloud.api.app import create_app
+from cowcloud.config import ServerSettings, Settings
+from cowcloud.services.identity import ENV_ADMIN_PASSWORD
+
+ADMIN_PASSWORD = "admin-secret-for-tests"
+VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    admin_password: str
+    settings: Settings
+    app: FastAPI
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.url}/identity"
+
+    def cloud(self, username: str = "admin", password: str | None = None,
+              project: str | None = "admin") -> dict[str, Any]:
+        """A clouds.yaml entry (also usable as openstack.connect(**entry))."""
+        auth = {"auth_url": self.auth_url, "username": username,
+                "password": password or self.admin_password, "user_domain_name": "Default"}
+        if project:
+            auth.update(project_name=project, project_domain_name="Default")
+        return {"auth": auth, "region_name": self.settings.server.region,
+                "identity_api_version": 3, "interface": "public"}
+
+    def write_clouds_yaml(self, path: Path, **clouds: dict[str, Any]) -> Path:
+        """clouds.yaml with `cowcloud` (the admin) and any other entries given by name."""
+        path.write_text(yaml.safe_dump({"clouds": {"cowcloud": self.cloud(), **clouds}}))
+        return path
+
+
+def settings_for(data_dir: Path, **server: Any) -> Settings:
+    """Identity-only settings (no clusters) with the data folder, SQLite inside it."""
+    return Settings(server=ServerSettings(data_dir=data_dir, **server))
+
+
+@contextmanager
+def run_server(data_dir: Path, settings: Settings | None = None,
+               admin_password: str = ADMIN_PASSWORD, routers: Sequence[APIRouter] = (),
+               timeout: float = 30) -> Iterator[RunningServer]:
+    """`settings` default to settings_for(data_dir); `routers` are extra routes (test probes)."""
+    settings = settings or settings_for(data_dir)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    settings = settings.model_copy(update={"server": settings.server.model_copy(
+        update={"host": "127.0.0.1", "port": port})})
+    app = create_app(settings)
+    for router in routers:
+        app.include_router(router)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"cowcloud-{port}")
+    saved = os.environ.get(ENV_ADMIN_PASSWORD)
+    os.environ[ENV_ADMIN_PASSWORD] = admin_password  # read once, by the bootstrap at start-up
+    try:
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("cowcloud did not start (see the log above)")
+            time.sleep(0.02)
+    finally:
+        if saved is None:
+            os.environ.pop(ENV_ADMIN_PASSWORD, None)
+        else:
+            os.environ[ENV_ADMIN_PASSWORD] = saved
+    try:
+        yield RunningServer(settings.server.url, admin_password, settings, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
+
+
+def openstack(clouds_yaml: Path, *args: str, cloud: str = "cowcloud",
+              check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real `openstack` CLI against a clouds.yaml, as a user would run it."""
+    exe = shutil.which("openstack", path=str(VENV_BIN)) or "openstack"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env["OS_CLIENT_CONFIG_FILE"] = str(clouds_yaml)
+    result = subprocess.run([exe, "--os-cloud", cloud, *args], env=env, capture_output=True,
+                            text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"openstack {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def openstack_json(clouds_yaml: Path, *args: str, cloud: str = "cowcloud") -> Any:
+    return json.loads(openstack(clouds_yaml, *args, "-f", "json", cloud=cloud).stdout)
