@@ -144,6 +144,20 @@ async def test_sparse_stream_keeps_holes(backend: BaseBackend, dev: DeviceRef) -
     assert await read_all(backend, dev) == bytes(data)
 
 
+async def test_stream_of_zeros_over_data_leaves_zeros(backend: BaseBackend, dev: DeviceRef,
+                                                      prefix: str) -> None:
+    """Zero pieces are holes on a fresh device but must still clear old data, and a clone's view
+    of its parent's data: the device ends up holding exactly the stream."""
+    child = DeviceRef("images", f"{prefix}-c")
+    await make_device(backend, dev, 8 * MiB)
+    await clone_of(backend, dev, "s", child)
+    stream = bytearray(8 * MiB)
+    stream[3 * MiB:4 * MiB] = pattern(MiB, 7)
+    for target in (dev, child):
+        await backend.write_stream(target, chunks_of(bytes(stream), 300_000))
+        assert await read_all(backend, target) == bytes(stream)
+
+
 async def test_read_extents_yields_exactly_the_data(backend: BaseBackend, dev: DeviceRef) -> None:
     size = 32 * MiB
     content = bytearray(size)

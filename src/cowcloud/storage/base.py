@@ -154,7 +154,7 @@ class BaseBackend(abc.ABC):
 
     async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *, offset: int = 0,
                            grow: bool = False, progress: Progress | None = None) -> int:
-        """Writes the stream from `offset`, skipping all-zero pieces so holes stay holes.
+        """Writes the stream from `offset`; afterwards the range holds exactly the stream.
 
         With grow=True the device is resized to fit, ending exactly as long as what was written
         (for uploads of unknown size); otherwise a longer stream is refused with InvalidArgument.
@@ -169,8 +169,9 @@ class BaseBackend(abc.ABC):
                     raise InvalidArgument(f"stream is longer than {dev} ({size} bytes)")
                 size = max(end, size * 2)
                 await self.resize(dev, size)
-            if not is_zero(piece):
-                await self.write(dev, pos, piece)
+            # Zeros are written too: the device may hold older data there. Backends override
+            # this with a hole-punching write (discard / write-zeroes) to keep them sparse.
+            await self.write(dev, pos, piece)
             pos = end
             if progress:
                 progress(pos - offset, size)
