@@ -158,6 +158,27 @@ async def test_stream_of_zeros_over_data_leaves_zeros(backend: BaseBackend, dev:
         assert await read_all(backend, target) == bytes(stream)
 
 
+async def test_write_extents_places_each_piece(backend: BaseBackend, dev: DeviceRef) -> None:
+    await backend.create(dev, 16 * MiB)
+    pieces = [(0, pattern(MiB, 1)), (9 * MiB + 512, pattern(4096, 2)), (15 * MiB, pattern(MiB, 3))]
+
+    async def items():  # type: ignore[no-untyped-def]
+        for item in pieces:
+            yield item
+
+    assert await backend.write_extents(dev, items()) == 2 * MiB + 4096
+    expected = bytearray(16 * MiB)
+    for at, data in pieces:
+        expected[at:at + len(data)] = data
+    assert await read_all(backend, dev) == bytes(expected)
+
+    async def past_end():  # type: ignore[no-untyped-def]
+        yield 16 * MiB - 512, bytes(1024)
+
+    with pytest.raises(InvalidArgument):
+        await backend.write_extents(dev, past_end())
+
+
 async def test_read_extents_yields_exactly_the_data(backend: BaseBackend, dev: DeviceRef) -> None:
     size = 32 * MiB
     content = bytearray(size)

@@ -34,7 +34,7 @@ async def main(spec):
     def progress(done, total):
         print(f"progress {done}", flush=True)
     await copy_device(src, DeviceRef("rbd", spec["src"]), dst, DeviceRef("rbd", spec["dst"]),
-                      progress=progress, chunk_size=MiB, window=2)
+                      progress=progress, chunk_size=MiB)
     print("finished", flush=True)
 
 asyncio.run(main(json.loads(sys.argv[1])))

@@ -152,6 +152,23 @@ class BaseBackend(abc.ABC):
                     yield pos, data
                 pos += n
 
+    async def write_extents(self, dev: DeviceRef, items: AsyncIterable[tuple[int, bytes]], *,
+                            progress: Progress | None = None) -> int:
+        """Writes (offset, data) pieces, as read_extents yields them; returns the bytes written.
+
+        Progress is reported as the furthest offset reached. Backends override this to keep the
+        device open and several writes in flight.
+        """
+        written = reached = 0
+        size = (await self.stat(dev)).size
+        async for offset, data in items:
+            await self.write(dev, offset, data)
+            written += len(data)
+            reached = max(reached, offset + len(data))
+            if progress:
+                progress(reached, size)
+        return written
+
     async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *, offset: int = 0,
                            grow: bool = False, progress: Progress | None = None) -> int:
         """Writes the stream from `offset`; afterwards the range holds exactly the stream.

@@ -10,8 +10,12 @@ Semantics every backend keeps (the contract suite in tests/storage checks them o
   refused with HasChildren while clones depend on the snapshot, naming them.
 - `remove()` is refused with HasSnapshots while snapshots exist, unless `with_snapshots=True`,
   which removes unprotected snapshots first (protected ones with children still refuse).
-- Exclusive locks are advisory, as `rbd lock add` is: `lock()` fails with Busy while another
-  owner holds one; `break_lock()` removes a dead owner's lock.
+- Exclusive locks are the ones `rbd lock add` takes: `lock()` fails with Busy while another
+  owner holds one; `break_lock()` fences a dead owner and removes its lock. On RBD with the
+  exclusive-lock feature that lock and librbd's own writer lock are one, so while it is held
+  nobody, the holder included, may change the device: write, resize, snapshot, flatten and
+  remove are refused with Busy naming the holder, on both backends alike. `lock_owners()` also
+  lists a writer's own lock (a crashed QEMU's, say), which `break_lock()` recovers.
 """
 
 from __future__ import annotations
@@ -127,6 +131,8 @@ class Backend(Protocol):
                      ) -> AsyncIterator[tuple[int, bytes]]: ...
     async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *, offset: int = 0,
                            grow: bool = False, progress: Progress | None = None) -> int: ...
+    async def write_extents(self, dev: DeviceRef, items: AsyncIterable[tuple[int, bytes]], *,
+                            progress: Progress | None = None) -> int: ...
 
     # snapshots and clones
     async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef: ...

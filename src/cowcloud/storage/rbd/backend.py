@@ -113,6 +113,10 @@ class RbdBackend(BaseBackend):
         return await io.write_stream(self.cluster, dev, chunks, offset=offset, grow=grow,
                                      progress=progress, chunk_size=self.io_chunk)
 
+    async def write_extents(self, dev: DeviceRef, items: AsyncIterable[tuple[int, bytes]], *,
+                            progress: Progress | None = None) -> int:
+        return await io.write_extents(self.cluster, dev, items, progress=progress)
+
     # ---------------------------------------------------------------- snapshots and clones
 
     async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef:
