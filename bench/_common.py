@@ -68,5 +68,5 @@ class Table:
     def markdown(self) -> str:
         lines = ["| measurement | cowcloud | peer (same run, same data) | ratio (peer time / ours) |",
                  "|---|---:|---|---:|"]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        lines += [f"| {a} | {b} | {c.replace('|', chr(92) + '|')} | {d} |" for a, b, c, d in self.rows]
         return "\n".join(lines)

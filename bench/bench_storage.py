@@ -86,7 +86,7 @@ async def main(size: int, repeat: int, work: Path) -> None:
             ours, peer = [], []
             for i in range(repeat):
                 ours.append(await timed_import(b0, path, f"imp{i}"))
-                peer.append(run(rbd_cli(c0, "import", str(path), f"rbd/peer{i}")))
+                peer.append(run(rbd_cli(c0, "import", "--no-progress", str(path), f"rbd/peer{i}")))
                 run(rbd_cli(c0, "rm", "--no-progress", f"rbd/peer{i}"))
             table.add(f"rbd write_stream, {size // MiB} MiB {label}", median(ours), median(peer),
                       size, "rbd import")
@@ -107,7 +107,7 @@ async def main(size: int, repeat: int, work: Path) -> None:
             table.add_times(f"{label} snapshot+protect+clone, 1 GiB", big,
                             f"1 GiB / 64 MiB = {big / small:.2f}")
 
-        run(rbd_cli(c0, "import", str(sparse), "rbd/src"))
+        run(rbd_cli(c0, "import", "--no-progress", str(sparse), "rbd/src"))
         ours, peer = [], []
         for i in range(repeat):
             start = time.perf_counter()

@@ -1,0 +1,172 @@
+"""Image API benchmarks: a real `cowcloud serve` over two Ceph clusters, driven with curl, against
+the Ceph peers in the same run on the same data (and Glance's figures from MEASURED.md).
+
+    .venv/bin/python bench/bench_images.py [--size-mib 1024] [--repeat 3]
+
+Measures upload (create + PUT /file) of dense and sparse data into the rbd store vs `rbd
+import`, download (GET /file) vs `rbd export`, copy-image between the two clusters until active
+vs `rbd export - | rbd import -`, and glance-direct (stage, then import to the other cluster).
+Prints the server's peak RSS (VmHWM) at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from _common import GiB, MiB, ROOT, Table, make_dense, make_sparse, median, run
+from ceph_clusters import start_cluster, stop_cluster
+
+GLANCE = {"upload": 134, "upload-sparse": 161, "download": 310, "copy": 96, "stage": 171,
+          "import": 201}  # MB/s, MEASURED.md (Glance 33 + glance_store 5.7, rbd store)
+PASSWORD = "bench-secret"
+
+
+def rbd(info, *args: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return ["rbd", "--conf", str(info.conf), "--keyring", str(info.keyring), "--id", info.user,
+            *args]
+
+
+def serve(folder: Path, clusters: list) -> tuple[subprocess.Popen[bytes], str]:  # type: ignore[type-arg]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    parts = [f'[server]\nhost = "127.0.0.1"\nport = {port}\ndata_dir = "{folder}"\n',
+             "[sites.a]\n"]
+    for i, info in enumerate(clusters):
+        parts.append(f'[clusters.c{i}]\nkind = "rbd"\nsite = "a"\nconf = "{info.conf}"\n'
+                     f'keyring = "{info.keyring}"\nuser = "{info.user}"\n')
+    parts.append('[image_stores.central]\ncluster = "c0"\npool = "images"\ndefault = true\n'
+                 '[image_stores.dcn0]\ncluster = "c1"\npool = "images"\n')
+    (folder / "cowcloud.toml").write_text("\n".join(parts))
+    env = {**os.environ, "COWCLOUD_ADMIN_PASSWORD": PASSWORD,
+           "OS_CLIENT_CONFIG_FILE": str(folder / "clouds.yaml")}
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/cowcloud"), "serve", "--config",
+                             str(folder / "cowcloud.toml"), "--log-level", "WARNING"],
+                            stdout=log, stderr=log, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+class Client:
+    def __init__(self, url: str) -> None:
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": PASSWORD}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+        resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body)
+        self.token = resp.headers["X-Subject-Token"]
+        self.http = httpx.Client(base_url=f"{url}/image", timeout=600,
+                                 headers={"X-Auth-Token": self.token})
+
+    def create(self) -> str:
+        return str(self.http.post("/v2/images", json={
+            "name": "bench", "disk_format": "raw", "container_format": "bare"}).json()["id"])
+
+    def curl(self, *args: str) -> float:
+        return run(["curl", "-sf", "-H", f"X-Auth-Token: {self.token}", *args])
+
+    def wait(self, iid: str, stores: str) -> None:
+        while self.http.get(f"/v2/images/{iid}").json().get("stores") != stores:
+            time.sleep(0.05)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    size = args.size_mib * MiB
+    root = Path(tempfile.mkdtemp(prefix="bench-images-"))
+    clusters = []
+    proc = None
+    try:
+        for i in range(2):
+            clusters.append(start_cluster(root / f"c{i}", pools=("images",),
+                                          memstore_bytes=8 * GiB))
+        dense, sparse = root / "dense.raw", root / "sparse.raw"
+        make_dense(dense, size)
+        make_sparse(sparse, size)
+        proc, url = serve(root, clusters)
+        c = Client(url)
+        base = str(c.http.base_url).rstrip("/")
+        table = Table()
+        for label, path, key in (("upload, random", dense, "upload"),
+                                 ("upload, sparse (16 MiB of data)", sparse, "upload-sparse")):
+            ours, peer = [], []
+            for i in range(args.repeat):
+                iid = c.create()
+                ours.append(c.curl("-T", str(path), "-H", "Content-Type: application/octet-stream",
+                                   f"{base}/v2/images/{iid}/file"))
+                c.http.delete(f"/v2/images/{iid}")
+                peer.append(run(rbd(clusters[0], "import", str(path), f"images/peer{i}")))
+                run(rbd(clusters[0], "rm", f"images/peer{i}"), stderr=subprocess.DEVNULL)
+            table.add(f"{label} -> rbd (Glance {GLANCE[key]} MB/s)", median(ours), median(peer),
+                      size, "rbd import")
+        iid = c.create()
+        c.curl("-T", str(dense), "-H", "Content-Type: application/octet-stream",
+               f"{base}/v2/images/{iid}/file")
+        run(rbd(clusters[0], "import", str(dense), "images/peer"))
+        down = [c.curl("-o", "/dev/null", f"{base}/v2/images/{iid}/file")
+                for _ in range(args.repeat)]
+        peer = [run(rbd(clusters[0], "export", "images/peer", "/dev/null"))
+                for _ in range(args.repeat)]
+        table.add(f"download, random <- rbd (Glance {GLANCE['download']} MB/s)", median(down),
+                  median(peer), size, "rbd export")
+        copies, peer = [], []
+        for i in range(args.repeat):
+            start = time.perf_counter()
+            c.http.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+                                                          "stores": ["dcn0"]})
+            c.wait(iid, "central,dcn0")
+            copies.append(time.perf_counter() - start)
+            c.http.delete(f"/v2/stores/dcn0/{iid}")
+            peer.append(run(" ".join(rbd(clusters[0], "export", "images/peer", "-")) + " | " +
+                            " ".join(rbd(clusters[1], "import", "-", f"images/peer{i}"))))
+        table.add(f"copy-image cluster -> cluster (Glance {GLANCE['copy']} MB/s)",
+                  median(copies), median(peer), size, "rbd export | rbd import")
+        stage, imp = [], []
+        for _ in range(args.repeat):
+            gid = c.create()
+            stage.append(c.curl("-X", "PUT", "-T", str(dense), "-H",
+                                "Content-Type: application/octet-stream",
+                                f"{base}/v2/images/{gid}/stage"))
+            start = time.perf_counter()
+            c.http.post(f"/v2/images/{gid}/import", json={"method": {"name": "glance-direct"},
+                                                          "stores": ["dcn0"]})
+            c.wait(gid, "dcn0")
+            imp.append(time.perf_counter() - start)
+            c.http.delete(f"/v2/images/{gid}")
+        table.add(f"glance-direct stage (Glance {GLANCE['stage']} MB/s)", median(stage),
+                  median(peer), size, "rbd export | rbd import")
+        table.add(f"glance-direct import -> other cluster (Glance {GLANCE['import']} MB/s)",
+                  median(imp), median(peer), size, "rbd export | rbd import")
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        hwm = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+        print(f"\nserver peak RSS: {int(hwm) // 1024} MiB\n")
+        print(table.markdown())
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        for info in clusters:
+            stop_cluster(info.dir)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
