@@ -40,7 +40,7 @@ async def sparse_source(backend: BaseBackend, dev: DeviceRef) -> bytes:
     for i, at in enumerate((0, 17 * MiB + 4096, 63 * MiB)):
         content[at:at + MiB] = pattern(MiB, i + 1)
     await backend.create(dev, size)
-    for i, at in enumerate((0, 17 * MiB + 4096, 63 * MiB)):
+    for at in (0, 17 * MiB + 4096, 63 * MiB):
         await backend.write(dev, at, bytes(content[at:at + MiB]))
     return bytes(content)
 

@@ -1,7 +1,7 @@
 """initial schema: identity, images, tasks
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from alembic import op
