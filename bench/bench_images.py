@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import GiB, MiB, ROOT, Table, make_dense, make_sparse, median, run
+from _common import ROOT, GiB, MiB, Table, make_dense, make_sparse, median, run
 from ceph_clusters import start_cluster, stop_cluster
 
 GLANCE = {"upload": 134, "upload-sparse": 161, "download": 310, "copy": 96, "stage": 171,
@@ -123,7 +123,7 @@ def main() -> None:
         run(rbd(clusters[0], "import", str(dense), "images/peer"))
         down = [c.curl("-o", "/dev/null", f"{base}/v2/images/{iid}/file")
                 for _ in range(args.repeat)]
-        peer = [run(rbd(clusters[0], "export", "images/peer", "/dev/null"))
+        peer = [run(rbd(clusters[0], "export", "images/peer", "-"))
                 for _ in range(args.repeat)]
         table.add(f"download, random <- rbd (Glance {GLANCE['download']} MB/s)", median(down),
                   median(peer), size, "rbd export")

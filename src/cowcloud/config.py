@@ -85,8 +85,23 @@ class PoolTarget(_Strict):
     default: bool = False
 
 
+class ImageSettings(_Strict):
+    """The image service: ingestion safety, conversion, what image views show, task timing."""
+
+    # web-download refuses loopback, link-local and private targets (SSRF); tests allow them.
+    web_download_allow_private: bool = False
+    web_download_schemes: tuple[str, ...] = ("http", "https")
+    # RBD cannot boot qcow2 (or vmdk, vhd...): convert to raw when the image lands in rbd.
+    convert_to_raw_for_rbd: bool = True
+    size_cap: int = Field(1 << 40, ge=1)  # Glance's image_size_cap: 1 TiB
+    show_locations: bool = True  # direct_url and locations (Glance's show_image_direct_url)
+    task_lease_seconds: int = Field(30, ge=3)  # renewed every third; a dead worker's runs out
+    reap_interval_seconds: int = Field(60, ge=1)  # retry of deferred deletes held by clones
+
+
 class Settings(_Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
+    image: ImageSettings = Field(default_factory=ImageSettings)
     sites: dict[str, SiteSettings] = Field(default_factory=dict)
     clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
     image_stores: dict[str, PoolTarget] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from ..config import Settings
 from ..services.runtime import Runtime
 from .errors import install_error_handlers
 from .identity import router as identity_router
+from .image import router as image_router
 from .observability import install_observability
 
 
@@ -30,4 +31,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_observability(app)
     app.include_router(identity_router)
+    app.include_router(image_router)
     return app

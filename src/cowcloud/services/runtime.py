@@ -8,10 +8,12 @@ import os
 from ..config import LocalClusterSettings, Settings
 from ..db import Database
 from ..storage.registry import Clusters
+from ..tasks import TaskRunner
 from .appcreds import AppCreds
 from .authn import Authenticator
 from .catalog import Catalog
 from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, bootstrap
+from .images import ImageService
 from .tokens import FernetKeys, Tokens
 
 log = logging.getLogger("cowcloud.runtime")
@@ -28,6 +30,8 @@ class Runtime:
         self.appcreds = AppCreds(self.db)
         self.auth = Authenticator(self.db, self.tokens)
         self.catalog = Catalog(settings.server.region)
+        self.tasks = TaskRunner(self.db, lease_seconds=settings.image.task_lease_seconds)
+        self.images = ImageService(settings, self.db, self.clusters, self.tasks)
 
     def prepare(self) -> BootstrapResult:
         """The data folder, the schema, the token keys and the first-start identity (admin user,
@@ -41,6 +45,8 @@ class Runtime:
         self.prepare()
         await self.clusters.open()
         await self._ensure_local_pools()
+        await self.images.start()  # stores, then recovery of interrupted writes
+        await self.tasks.start()  # resumes abandoned tasks
         log.info("runtime started", extra={"data_dir": str(self.settings.server.data_dir),
                                            "database": self.db.engine.url.render_as_string()})
 
@@ -55,5 +61,6 @@ class Runtime:
                     await self.clusters[target.cluster].create_pool(target.pool)
 
     async def stop(self) -> None:
+        await self.tasks.stop()  # running tasks go back to pending before their clusters close
         await self.clusters.close()
         self.db.dispose()

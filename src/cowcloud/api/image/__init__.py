@@ -1,0 +1,11 @@
+"""The Image API (Glance v2 shape) under /image: discovery, images, data, members, stores."""
+
+from fastapi import APIRouter
+
+from . import data, images, info, versions
+
+router = APIRouter()
+for _module in (versions, info, images, data):
+    router.include_router(_module.router)
+
+__all__ = ["router"]

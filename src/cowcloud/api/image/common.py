@@ -1,0 +1,71 @@
+"""What the Image API routes share: the service, JSON bodies with a size limit, image URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from ...services.images import ImageService
+from ..auth import get_runtime
+from ..errors import BadRequest, RequestEntityTooLarge
+
+MAX_JSON_BYTES = 256 << 10  # image metadata is small; a 1 MB "patch" is an attack or a mistake
+
+
+def images(request: Request) -> ImageService:
+    service: ImageService = get_runtime(request).images
+    return service
+
+
+async def json_body(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
+    """The request's JSON, read with a cap: 413 past `limit`, 400 when it is not JSON."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
+    if not buf:
+        raise BadRequest("Body expected in request.")
+    try:
+        return json.loads(buf)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+
+
+def decorate(image: dict[str, Any]) -> dict[str, Any]:
+    """Adds the URLs Glance puts in every image (relative to the endpoint, as Glance does)."""
+    image["self"] = f"/v2/images/{image['id']}"
+    image["file"] = f"/v2/images/{image['id']}/file"
+    image["schema"] = "/v2/schemas/image"
+    return image
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def size_header(request: Request) -> int | None:
+    """The announced image size: x-openstack-image-size, else Content-Length (400 if they
+    disagree or are not numbers)."""
+    values = {}
+    for name in ("x-openstack-image-size", "content-length"):
+        raw = request.headers.get(name)
+        if raw is not None:
+            if not raw.strip().isdigit():
+                raise BadRequest(f"Invalid {name} header: {raw!r}")
+            values[name] = int(raw)
+    if len(set(values.values())) > 1:
+        raise BadRequest(f"x-openstack-image-size ({values['x-openstack-image-size']}) does not "
+                         f"match Content-Length ({values['content-length']})")
+    return next(iter(values.values()), None)

@@ -1,0 +1,51 @@
+"""Who may see and touch an image: the policy target of a row, and loading rows through it.
+
+An image the caller may not see answers 404 on every route (as Glance): a member of another
+project learns nothing, not even that the id exists. One the caller sees but may not change
+answers 403 with the rule's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...db.models import Image, ImageMember
+from ..context import RequestContext
+from ..policy import allowed, enforce
+from .errors import ImageNotFound
+from .model import UUID_RE
+
+
+def check_id(image_id: str) -> str:
+    """A non-UUID id names no image: 404, never a 500 or a database round trip."""
+    if not isinstance(image_id, str) or not UUID_RE.match(image_id):
+        raise ImageNotFound(str(image_id))
+    return image_id.lower()
+
+
+def member_ids(s: Session, image_id: str) -> list[str]:
+    return list(s.scalars(select(ImageMember.member_id).where(ImageMember.image_id == image_id)))
+
+
+def target(image: Image, members: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"owner": image.owner, "visibility": image.visibility, "members": members or [],
+            "project_id": image.owner, **extra}
+
+
+def load(s: Session, ctx: RequestContext, image_id: str, rule: str | None = None,
+         **extra: Any) -> Image:
+    """The image, if `ctx` may see it (else 404) and, given a rule, may do that to it (else 403).
+
+    `extra` adds target keys (member_id for the member rules)."""
+    image = s.get(Image, check_id(image_id))
+    if image is None or image.status == "deleted":
+        raise ImageNotFound(image_id)
+    t = target(image, member_ids(s, image.id), **extra)
+    if not allowed(ctx, "image:get_image", t):
+        raise ImageNotFound(image_id)
+    if rule:
+        enforce(ctx, rule, t)
+    return image

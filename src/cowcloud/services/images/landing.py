@@ -1,0 +1,100 @@
+"""The image's fields once its data has landed in a store, converted to raw where RBD needs it.
+
+Hashes when data is converted (a qcow2 uploaded into an rbd store, say). Two kinds of clients
+check two different things, and both must keep working:
+- openstacksdk (`openstack image create --file`) compares `checksum` with the md5 of the file it
+  sent, and deletes the image when they differ;
+- glanceclient, openstacksdk, Nova and Cinder verify every download against `os_hash_value`
+  (sha512), falling back to `checksum` only when there is no os_hash_value.
+So `checksum` stays the md5 of what the user uploaded, and `os_hash_algo`/`os_hash_value`,
+`size`, `virtual_size` and `disk_format` (raw) describe the bytes stored and served. A download
+returns the raw image, which verifies; Content-MD5 is sent only when it equals `checksum`. What
+the user uploaded is kept in os_glance_uploaded_{disk_format,size,os_hash_value} (reserved names:
+no client can set them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...db.models import Image
+from ...storage import BaseBackend, DeviceRef
+from ...storage.copy import copy_device
+from . import convert, devices
+from .devices import Received
+from .env import Env
+from .hashing import HASH_ALGO
+from .model import UPLOADED_FORMAT, UPLOADED_HASH, UPLOADED_SIZE, set_prop
+from .stores import Store
+
+
+@dataclass(frozen=True)
+class Landed:
+    size: int
+    virtual_size: int
+    checksum: str
+    os_hash_value: str
+    disk_format: str | None
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def as_received(cls, rec: Received, disk_format: str | None) -> Landed:
+        virtual = rec.info.virtual_size if rec.info.virtual_size else rec.size
+        return cls(rec.size, virtual, rec.checksum, rec.os_hash_value, disk_format)
+
+    def to_meta(self) -> dict[str, object]:
+        return {"size": self.size, "virtual_size": self.virtual_size, "checksum": self.checksum,
+                "os_hash_value": self.os_hash_value, "disk_format": self.disk_format,
+                "properties": self.properties}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, object]) -> Landed:
+        return cls(int(meta["size"]), int(meta["virtual_size"]),  # type: ignore[call-overload]
+                   str(meta["checksum"]), str(meta["os_hash_value"]),
+                   meta.get("disk_format"),  # type: ignore[arg-type]
+                   dict(meta.get("properties") or {}))  # type: ignore[call-overload]
+
+
+def needs_conversion(env: Env, disk_format: str | None, store: Store) -> bool:
+    return (env.settings.image.convert_to_raw_for_rbd and store.kind == "rbd"
+            and convert.convertible(disk_format))
+
+
+async def convert_into(env: Env, store: Store, image_id: str, src: BaseBackend,
+                       src_dev: DeviceRef, uploaded: Landed) -> Landed:
+    """Writes the raw conversion of src_dev (the uploaded bytes) into the image's device in
+    the rbd `store`, sealed. A source outside the store's cluster is first copied beside the
+    target (ID.src), since qemu-img reads rbd itself. Work devices are removed on the way out;
+    on failure the caller discards the store's devices (env.discard)."""
+    assert store.rbd is not None and uploaded.disk_format is not None
+    dst = store.device(image_id)
+    if src is store.backend:
+        src_uri = convert.rbd_uri(store.rbd, src_dev)
+        temp = None
+    else:
+        temp = store.device(image_id, ".src")
+        await copy_device(src, src_dev, store.backend, temp)
+        src_uri = convert.rbd_uri(store.rbd, temp)
+    virtual = await convert.inspect_source(uploaded.disk_format, src_uri)
+    await store.backend.create(dst, virtual)
+    await convert.to_raw(uploaded.disk_format, src_uri, convert.rbd_uri(store.rbd, dst))
+    if temp is not None:
+        await devices.remove(store.backend, temp)
+    size, _md5, sha = await devices.hash_device(store.backend, dst)
+    await devices.seal(store.backend, dst)
+    return Landed(size=size, virtual_size=size, checksum=uploaded.checksum, os_hash_value=sha,
+                  disk_format="raw", properties={UPLOADED_FORMAT: uploaded.disk_format,
+                                                 UPLOADED_SIZE: str(uploaded.size),
+                                                 UPLOADED_HASH: uploaded.os_hash_value})
+
+
+def apply(image: Image, landed: Landed) -> None:
+    """Sets the image's data fields from what landed (the caller sets the status)."""
+    image.size = landed.size
+    image.virtual_size = landed.virtual_size
+    image.checksum = landed.checksum
+    image.os_hash_algo = HASH_ALGO
+    image.os_hash_value = landed.os_hash_value
+    image.disk_format = landed.disk_format
+    for key, value in landed.properties.items():
+        set_prop(image, key, value)

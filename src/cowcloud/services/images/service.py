@@ -1,0 +1,182 @@
+"""ImageService: the image domain behind the Image API v2, in one object the API calls.
+
+Each method takes the caller's RequestContext, checks policy (services.policy, via access.py) and
+returns plain dicts shaped as the Image API describes them; the API adds only the URLs. Database
+work runs in short transactions off the event loop (Env.run); bytes move in data.py,
+import_task.py and deletion.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ...config import Settings
+from ...db import Database
+from ...db.models import Image
+from ...storage.registry import Clusters
+from ...tasks import TaskRecord, TaskRunner
+from ..context import RequestContext
+from ..policy import enforce
+from . import access, catalog, data, deletion, importing, members, recovery
+from .deletion import ReapTask
+from .env import REAP_KIND, Env
+from .import_task import ImportTask
+from .listing import parse_query
+from .model import isotime, view
+from .patch import PATCH_TYPES, parse_patch
+from .stores import CHUNK_SIZE, Stores
+
+IMPORT_METHODS = importing.METHODS
+
+
+class ImageService:
+    def __init__(self, settings: Settings, db: Database, clusters: Clusters,
+                 tasks: TaskRunner) -> None:
+        self.env = Env(settings, db, Stores(settings, clusters), tasks)
+        tasks.register(importing.TASK_KIND, ImportTask(self.env))
+        tasks.register(REAP_KIND, ReapTask(self.env))
+
+    @property
+    def stores(self) -> Stores:
+        return self.env.stores
+
+    async def start(self) -> None:
+        """Stores over the opened clusters, then recovery; the runner starts after this."""
+        self.env.stores.load()
+        if self.env.settings.image_stores:
+            await recovery.recover(self.env)
+
+    def _view(self, image: Image) -> dict[str, Any]:
+        return view(image, show_locations=self.env.settings.image.show_locations)
+
+    async def _read(self, fn: Any, *args: Any) -> dict[str, Any]:
+        return await self.env.run(lambda s: self._view(fn(s, *args)))
+
+    # ---------------------------------------------------------------- records
+
+    async def create(self, ctx: RequestContext, body: Any) -> dict[str, Any]:
+        return await self._read(catalog.create, ctx, body)
+
+    async def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
+        return await self._read(catalog.get, ctx, image_id)
+
+    async def list_images(self, ctx: RequestContext, params: list[tuple[str, str]]
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+        q = parse_query(params)
+
+        def work(s: Session) -> tuple[list[dict[str, Any]], str | None]:
+            images, marker = catalog.listing(s, ctx, q)
+            return [self._view(i) for i in images], marker
+        return await self.env.run(work)
+
+    async def update(self, ctx: RequestContext, image_id: str, body: Any,
+                     content_type: str) -> dict[str, Any]:
+        changes = parse_patch(body, PATCH_TYPES[content_type])
+        return await self._read(catalog.update, ctx, image_id, changes)
+
+    async def delete(self, ctx: RequestContext, image_id: str) -> None:
+        await deletion.delete_image(self.env, ctx, image_id)
+
+    async def add_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
+        await self.env.run(catalog.add_tag, ctx, image_id, tag)
+
+    async def delete_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
+        await self.env.run(catalog.delete_tag, ctx, image_id, tag)
+
+    async def deactivate(self, ctx: RequestContext, image_id: str) -> None:
+        await self.env.run(catalog.deactivate, ctx, image_id)
+
+    async def reactivate(self, ctx: RequestContext, image_id: str) -> None:
+        await self.env.run(catalog.reactivate, ctx, image_id)
+
+    # ---------------------------------------------------------------- members
+
+    async def add_member(self, ctx: RequestContext, image_id: str, body: Any) -> dict[str, Any]:
+        return await self.env.run(lambda s: members.view(members.add(s, ctx, image_id, body)))
+
+    async def list_members(self, ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
+        return await self.env.run(
+            lambda s: [members.view(m) for m in members.listing(s, ctx, image_id)])
+
+    async def get_member(self, ctx: RequestContext, image_id: str,
+                         member_id: str) -> dict[str, Any]:
+        return await self.env.run(
+            lambda s: members.view(members.get(s, ctx, image_id, member_id)))
+
+    async def update_member(self, ctx: RequestContext, image_id: str, member_id: str,
+                            body: Any) -> dict[str, Any]:
+        return await self.env.run(
+            lambda s: members.view(members.update(s, ctx, image_id, member_id, body)))
+
+    async def remove_member(self, ctx: RequestContext, image_id: str, member_id: str) -> None:
+        await self.env.run(members.remove, ctx, image_id, member_id)
+
+    # ---------------------------------------------------------------- data
+
+    async def upload(self, ctx: RequestContext, image_id: str, chunks: AsyncIterable[bytes], *,
+                     store: str | None, size: int | None) -> None:
+        await data.upload(self.env, ctx, image_id, chunks, store_name=store, size=size)
+
+    async def stage(self, ctx: RequestContext, image_id: str, chunks: AsyncIterable[bytes], *,
+                    size: int | None) -> None:
+        await data.stage(self.env, ctx, image_id, chunks, size=size)
+
+    async def download(self, ctx: RequestContext, image_id: str,
+                       byte_range: tuple[int | None, int | None] | None
+                       ) -> data.Download | None:
+        return await data.download(self.env, ctx, image_id, byte_range)
+
+    async def import_image(self, ctx: RequestContext, image_id: str, body: Any,
+                           header_store: str | None) -> str | None:
+        return await importing.request_import(self.env, ctx, image_id, body, header_store)
+
+    async def delete_from_store(self, ctx: RequestContext, store: str, image_id: str) -> None:
+        await deletion.delete_from_store(self.env, ctx, store, image_id)
+
+    async def image_tasks(self, ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
+        image_id = await self.env.run(lambda s: access.load(s, ctx, image_id).id)
+        tasks = self.env.tasks.for_resource(image_id, importing.TASK_KIND)
+        return [task_view(t) for t in tasks]
+
+    # ---------------------------------------------------------------- discovery
+
+    def store_names(self) -> list[str]:
+        return self.env.stores.names()
+
+    def stores_info(self, ctx: RequestContext, detail: bool = False) -> list[dict[str, Any]]:
+        enforce(ctx, "image:info_stores_detail" if detail else "image:info_stores",
+                {"project_id": ctx.project_id})
+        out = []
+        for st in self.env.stores.all():
+            item: dict[str, Any] = {"id": st.name}
+            if st.description:
+                item["description"] = st.description
+            if st.default:
+                item["default"] = "true"
+            if detail:
+                props: dict[str, Any] = {"pool": st.pool, "chunk_size": CHUNK_SIZE,
+                                         "thin_provisioning": True, "cluster": st.cluster}
+                props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
+                item.update(type=st.kind, weight=0, properties=props)
+            out.append(item)
+        return out
+
+
+def task_view(t: TaskRecord) -> dict[str, Any]:
+    """A task as Glance's GET /v2/images/{id}/tasks shows it (plus per-store progress)."""
+    inp = t.input
+    return {
+        "id": t.id, "type": t.kind, "status": t.status, "owner": t.owner,
+        "image_id": inp.get("image_id"), "user_id": inp.get("user_id"),
+        "request_id": inp.get("request_id"),
+        "input": {"image_id": inp.get("image_id"), "backend": inp.get("stores"),
+                  "import_req": {"method": inp.get("method"), "stores": inp.get("stores"),
+                                 "all_stores_must_succeed": inp.get("all_stores_must_succeed")}},
+        "result": t.result or None, "message": t.message,
+        "progress": t.state.get("progress", {}),
+        "created_at": isotime(t.created_at), "updated_at": isotime(t.updated_at),
+        "expires_at": None,
+    }

@@ -1,0 +1,97 @@
+"""One cowcloud server for the image tests: two real Ceph clusters and a local store.
+
+Stores, as the DCN guide lays them out: `central` (cluster 0, pool images, the default),
+`dcn0` (cluster 1, pool images), `edge` (a local qcow2 cluster) and `central-b` (cluster 0, pool
+volumes: same cluster as central, so copies between them are server-side clones).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from server import RunningServer, run_server
+
+from cowcloud.config import Settings
+
+from .helpers import Api, token_for, unique
+
+
+def image_settings(data_dir: Path, ceph: list[Any], **image: Any) -> Settings:
+    c0, c1 = ceph
+    cluster = lambda info, site: {"kind": "rbd", "site": site, "conf": str(info.conf),  # noqa: E731
+                                  "keyring": str(info.keyring), "user": info.user}
+    return Settings.model_validate({
+        "server": {"data_dir": str(data_dir)},
+        "image": {"web_download_allow_private": True, "reap_interval_seconds": 1,
+                  "task_lease_seconds": 6, **image},
+        "sites": {"central": {}, "dcn0": {}},
+        "clusters": {"ceph0": cluster(c0, "central"), "ceph1": cluster(c1, "dcn0"),
+                     "local": {"kind": "local", "site": "dcn0"}},
+        "image_stores": {
+            "central": {"cluster": "ceph0", "pool": "images", "default": True,
+                        "description": "central rbd glance store"},
+            "dcn0": {"cluster": "ceph1", "pool": "images", "description": "dcn0 rbd store"},
+            "edge": {"cluster": "local", "pool": "images", "description": "local qcow2 store"},
+            "central-b": {"cluster": "ceph0", "pool": "volumes"},
+        },
+    })
+
+
+@pytest.fixture(scope="package")
+def srv(ceph_clusters: list[Any], tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[RunningServer]:
+    data = tmp_path_factory.mktemp("image-server")
+    with run_server(data, image_settings(data, ceph_clusters)) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def settings(srv: RunningServer) -> Settings:
+    return srv.settings
+
+
+@pytest.fixture(scope="package")
+def admin(srv: RunningServer) -> Api:
+    runtime = srv.app.state.runtime
+    project = runtime.identity.list_projects(name="admin")[0]
+    return Api(srv.url, token_for(srv.url, "admin", srv.admin_password, "admin"), project.id)
+
+
+@dataclass
+class User:
+    name: str
+    password: str
+    project: str
+    project_id: str
+    api: Api
+
+
+def _make_user(srv: RunningServer, role: str = "member") -> User:
+    identity = srv.app.state.runtime.identity
+    project = identity.create_project(unique("proj"))
+    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
+    user = identity.create_user(name, password=password, default_project_id=project.id)
+    identity.add_grant(user.id, "project", project.id, identity.list_roles(name=role)[0].id)
+    api = Api(srv.url, token_for(srv.url, name, password, project.name), project.id)
+    return User(name, password, project.name, project.id, api)
+
+
+@pytest.fixture(scope="package")
+def alice(srv: RunningServer) -> User:
+    return _make_user(srv)
+
+
+@pytest.fixture(scope="package")
+def bob(srv: RunningServer) -> User:
+    return _make_user(srv)
+
+
+@pytest.fixture
+def clouds_yaml(srv: RunningServer, tmp_path: Path, alice: User) -> Path:
+    return srv.write_clouds_yaml(tmp_path / "clouds.yaml",
+                                 alice=srv.cloud(alice.name, alice.password, alice.project))

@@ -1,0 +1,133 @@
+"""Who sees and touches what: another project's private image is 404 on every route; sharing
+works through members; only admin publicizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server import RunningServer, openstack, openstack_json
+
+from cowcloud.config import Settings
+
+from .helpers import leftovers, pattern
+
+
+def _routes(iid: str) -> list[tuple[str, str, dict]]:
+    patch = {"content": b'[{"op": "replace", "path": "/name", "value": "x"}]',
+             "headers": {"Content-Type": "application/openstack-images-v2.1-json-patch"}}
+    octet = {"headers": {"Content-Type": "application/octet-stream"}, "content": b"data"}
+    return [
+        ("GET", f"/v2/images/{iid}", {}), ("PATCH", f"/v2/images/{iid}", patch),
+        ("DELETE", f"/v2/images/{iid}", {}), ("GET", f"/v2/images/{iid}/file", {}),
+        ("PUT", f"/v2/images/{iid}/file", octet), ("PUT", f"/v2/images/{iid}/stage", octet),
+        ("POST", f"/v2/images/{iid}/import", {"json": {"method": {"name": "copy-image"},
+                                                       "stores": ["dcn0"]}}),
+        ("POST", f"/v2/images/{iid}/import", {"json": {"method": {"name": "web-download",
+                                                                  "uri": "http://x.org/"}}}),
+        ("PUT", f"/v2/images/{iid}/tags/t", {}), ("DELETE", f"/v2/images/{iid}/tags/t", {}),
+        ("GET", f"/v2/images/{iid}/members", {}),
+        ("POST", f"/v2/images/{iid}/members", {"json": {"member": "x"}}),
+        ("GET", f"/v2/images/{iid}/tasks", {}),
+        ("POST", f"/v2/images/{iid}/actions/deactivate", {}),
+        ("DELETE", f"/v2/stores/central/{iid}", {}),
+    ]
+
+
+def test_private_image_is_invisible_to_others(alice, bob, settings: Settings) -> None:
+    for visibility in ("private", "shared"):
+        iid = alice.api.create(visibility=visibility, name="secret")["id"]
+        assert alice.api.upload(iid, pattern(4096)).status_code == 204
+        for method, path, kw in _routes(iid):
+            resp = bob.api.request(method, path, **kw)
+            assert resp.status_code == 404, (method, path, resp.status_code, resp.text)
+        listed = bob.api.get("/v2/images?visibility=all").json()["images"]
+        assert iid not in {i["id"] for i in listed}
+        image = alice.api.image(iid)
+        assert image["name"] == "secret" and image["status"] == "active"
+        assert alice.api.get(f"/v2/images/{iid}/file").content == pattern(4096)
+        alice.api.delete(f"/v2/images/{iid}")
+        assert leftovers(settings, iid) == {}
+
+
+def test_members_flow(alice, bob) -> None:
+    iid = alice.api.create(visibility="shared")["id"]
+    alice.api.upload(iid, pattern(2048))
+    resp = alice.api.post(f"/v2/images/{iid}/members", json={"member": bob.project_id})
+    assert resp.status_code == 200, resp.text
+    member = resp.json()
+    assert member["status"] == "pending" and member["schema"] == "/v2/schemas/member"
+    assert alice.api.post(f"/v2/images/{iid}/members",
+                          json={"member": bob.project_id}).status_code == 409
+    # pending: bob may read it by id but it is not in his default list
+    assert bob.api.get(f"/v2/images/{iid}").status_code == 200
+    assert iid not in {i["id"] for i in bob.api.get("/v2/images").json()["images"]}
+    assert iid in {i["id"] for i in
+                   bob.api.get("/v2/images?member_status=pending").json()["images"]}
+    # only the member decides its status, the owner cannot
+    path = f"/v2/images/{iid}/members/{bob.project_id}"
+    assert alice.api.put(path, json={"status": "accepted"}).status_code == 403
+    assert bob.api.put(path, json={"status": "maybe"}).status_code == 400
+    assert bob.api.put(path, json={"status": "accepted"}).json()["status"] == "accepted"
+    assert iid in {i["id"] for i in bob.api.get("/v2/images").json()["images"]}
+    assert bob.api.get(f"/v2/images/{iid}/file").content == pattern(2048)
+    # a member reads but does not change or delete
+    assert bob.api.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/name",
+                                                "value": "mine"}]).status_code == 403
+    assert bob.api.delete(f"/v2/images/{iid}").status_code == 403
+    assert bob.api.post(f"/v2/images/{iid}/members",
+                        json={"member": "someone"}).status_code == 403
+    members = bob.api.get(f"/v2/images/{iid}/members").json()["members"]
+    assert [m["member_id"] for m in members] == [bob.project_id]
+    assert alice.api.get(path).json()["status"] == "accepted"
+    # private again: members no longer see it
+    alice.api.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/visibility",
+                                           "value": "private"}])
+    assert bob.api.get(f"/v2/images/{iid}").status_code == 404
+    assert alice.api.post(f"/v2/images/{iid}/members",
+                          json={"member": "x"}).status_code == 403  # only shared images
+    alice.api.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/visibility",
+                                           "value": "shared"}])
+    assert alice.api.delete(path).status_code == 204
+    assert bob.api.get(f"/v2/images/{iid}").status_code == 404
+    alice.api.delete(f"/v2/images/{iid}")
+
+
+def test_visibility_rules(alice, bob, admin) -> None:
+    assert alice.api.post("/v2/images", json={"visibility": "public"}).status_code == 403
+    assert alice.api.post("/v2/images", json={"owner": bob.project_id}).status_code == 403
+    iid = alice.api.create()["id"]
+    assert alice.api.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/visibility",
+                                                   "value": "public"}]).status_code == 403
+    assert alice.api.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/owner",
+                                                   "value": bob.project_id}]).status_code == 403
+    assert alice.api.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/visibility",
+                                                   "value": "community"}]).status_code == 200
+    assert bob.api.get(f"/v2/images/{iid}").status_code == 200  # community: readable
+    assert iid not in {i["id"] for i in bob.api.get("/v2/images").json()["images"]}
+    assert iid in {i["id"] for i in
+                   bob.api.get("/v2/images?visibility=community").json()["images"]}
+    assert admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/visibility",
+                                              "value": "public"}]).status_code == 200
+    assert iid in {i["id"] for i in bob.api.get("/v2/images").json()["images"]}
+    assert bob.api.delete(f"/v2/images/{iid}").status_code == 403
+    # copy-image is admin-only (Glance's default policy), even for the owner
+    alice.api.upload(iid, pattern(100))
+    assert alice.api.post(f"/v2/images/{iid}/import", json={
+        "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 403
+    alice.api.delete(f"/v2/images/{iid}")
+
+
+def test_openstack_cli_as_a_member(srv: RunningServer, alice, clouds_yaml: Path,
+                                   tmp_path: Path) -> None:
+    disk = tmp_path / "d.raw"
+    disk.write_bytes(pattern(1 << 20, seed=3))
+    made = openstack_json(clouds_yaml, "image", "create", "--private", "--disk-format", "raw",
+                          "--file", str(disk), "alice-img", cloud="alice")
+    listed = openstack_json(clouds_yaml, "image", "list", cloud="alice")
+    assert made["id"] in {i["ID"] for i in listed}
+    openstack(clouds_yaml, "image", "set", "--property", "os_distro=debian", "--tag", "x",
+              made["id"], cloud="alice")
+    shown = openstack_json(clouds_yaml, "image", "show", made["id"], cloud="alice")
+    assert shown["properties"]["os_distro"] == "debian" and shown["tags"] == ["x"]
+    assert shown["owner"] == alice.project_id and shown["visibility"] == "private"
+    openstack(clouds_yaml, "image", "delete", made["id"], cloud="alice")

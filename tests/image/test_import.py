@@ -1,0 +1,166 @@
+"""Interoperable import: glance-direct (stage, then import), web-download (with its URL
+filtering), the import preconditions and codes (IMP-04), failure handling (IMP-06/07)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cowcloud.config import ImageSettings, Settings
+from cowcloud.services.images.webdl import UrlRefused, check
+
+from .helpers import Api, leftovers, make_qcow2_with_backing, md5, pattern, sha512
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on loopback serving a folder (the session server allows private)."""
+    root = tmp_path_factory.mktemp("web")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+
+
+def _import(api: Api, iid: str, method: str, **body: object) -> int:
+    payload = {"method": {"name": method, **body.pop("method_extra", {})}, **body}
+    return api.post(f"/v2/images/{iid}/import", json=payload).status_code
+
+
+def test_glance_direct(admin: Api, settings: Settings) -> None:
+    data = pattern(6 << 20, seed=11)
+    iid = admin.create()["id"]
+    assert _import(admin, iid, "glance-direct") == 409  # not staged yet
+    resp = admin.put(f"/v2/images/{iid}/stage", content=data,
+                     headers={"Content-Type": "application/octet-stream"})
+    assert resp.status_code == 204, resp.text
+    assert admin.image(iid)["status"] == "uploading"
+    assert leftovers(settings, iid) == {"central": [f"{iid}.stage"]}  # staged in Ceph
+    assert admin.put(f"/v2/images/{iid}/stage", content=data, headers={
+        "Content-Type": "application/octet-stream"}).status_code == 409
+    assert _import(admin, iid, "glance-direct", stores=["dcn0", "edge"]) == 202
+    tasks = admin.wait_tasks(iid)
+    assert tasks[0]["status"] == "success", tasks
+    assert tasks[0]["type"] == "api_image_import"
+    image = admin.image(iid)
+    assert image["status"] == "active" and sorted(image["stores"].split(",")) == ["dcn0", "edge"]
+    assert image["checksum"] == md5(data) and image["os_hash_value"] == sha512(data)
+    assert image["size"] == len(data)
+    assert image["os_glance_importing_to_stores"] == "" and "os_glance_import_task" not in image
+    assert admin.get(f"/v2/images/{iid}/file").content == data
+    assert leftovers(settings, iid) == {"dcn0": [iid], "edge": [iid]}  # stage gone
+    admin.delete(f"/v2/images/{iid}")
+    assert leftovers(settings, iid) == {}
+
+
+def test_stage_refuses_unsafe_data(admin: Api, settings: Settings, tmp_path: Path) -> None:
+    iid = admin.create(disk_format="qcow2")["id"]
+    resp = admin.put(f"/v2/images/{iid}/stage",
+                     content=make_qcow2_with_backing(tmp_path).read_bytes(),
+                     headers={"Content-Type": "application/octet-stream"})
+    assert resp.status_code == 400
+    assert admin.image(iid)["status"] == "queued"
+    assert leftovers(settings, iid) == {}
+    admin.delete(f"/v2/images/{iid}")
+
+
+def test_web_download(admin: Api, settings: Settings, web: tuple[str, Path]) -> None:
+    base, root = web
+    data = pattern(5 << 20, seed=12)
+    (root / "disk.raw").write_bytes(data)
+    iid = admin.create()["id"]
+    assert _import(admin, iid, "web-download", method_extra={"uri": f"{base}/disk.raw"},
+                   all_stores_must_succeed=False, stores=["central", "dcn0"]) == 202
+    tasks = admin.wait_tasks(iid)
+    assert tasks[0]["status"] == "success", tasks
+    image = admin.image(iid)
+    assert sorted(image["stores"].split(",")) == ["central", "dcn0"]
+    assert image["os_hash_value"] == sha512(data)
+    assert leftovers(settings, iid) == {"central": [iid], "dcn0": [iid]}
+    admin.delete(f"/v2/images/{iid}")
+
+
+def test_web_download_failure_leaves_nothing(admin: Api, settings: Settings,
+                                             web: tuple[str, Path]) -> None:
+    base, _ = web
+    iid = admin.create()["id"]
+    assert _import(admin, iid, "web-download", method_extra={"uri": f"{base}/missing"}) == 202
+    tasks = admin.wait_tasks(iid)
+    assert tasks[0]["status"] == "failure" and "404" in tasks[0]["message"]
+    image = admin.image(iid)
+    assert image["status"] == "queued"
+    assert image["os_glance_failed_import"] == "central"
+    assert image["os_glance_importing_to_stores"] == ""
+    assert leftovers(settings, iid) == {}
+    admin.delete(f"/v2/images/{iid}")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/x", "http://localhost/x", "http://169.254.169.254/latest/meta-data",
+    "http://10.1.2.3/x", "http://[::1]/x", "http://192.168.0.1/x", "file:///etc/passwd",
+    "ftp://example.org/x", "gopher://x/", "http://"])
+def test_web_download_filtering(url: str) -> None:
+    with pytest.raises(UrlRefused):
+        check(url, ImageSettings())
+
+
+def test_web_download_refusal_is_400(admin: Api) -> None:
+    iid = admin.create()["id"]
+    for uri in ("file:///etc/passwd", "ftp://x/y"):
+        assert _import(admin, iid, "web-download", method_extra={"uri": uri}) == 400
+    assert admin.image(iid)["status"] == "queued"
+    admin.delete(f"/v2/images/{iid}")
+
+
+def test_import_preconditions(admin: Api) -> None:
+    iid = admin.create()["id"]
+    assert _import(admin, iid, "copy-image", stores=["dcn0"]) == 409  # not active
+    assert _import(admin, iid, "no-such-method") == 400
+    assert admin.post(f"/v2/images/{iid}/import", json={}).status_code == 400
+    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"},
+                   all_stores="yes") == 400
+    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"},
+                   stores=["dcn0"], all_stores=True) == 400
+    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"},
+                   stores=["nowhere"]) == 409
+    nofmt = admin.create(disk_format=None)["id"]
+    assert _import(admin, nofmt, "web-download", method_extra={"uri": "http://x/"}) == 409
+    admin.upload(iid, pattern(100))
+    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"}) == 409
+    for i in (iid, nofmt):
+        admin.delete(f"/v2/images/{i}")
+
+
+def test_failed_conversion_fails_every_target(admin: Api, settings: Settings, web: tuple[str, Path],
+                                 tmp_path: Path) -> None:
+    """One target fails (the image is a qcow2 that the rbd store converts, and the qcow2 is
+    corrupt past its header): with must-succeed nothing stays; without, the others do."""
+    base, root = web
+    qcow2 = bytearray(pattern(1 << 20))
+    good = make_qcow2_with_backing(tmp_path).read_bytes()[:512]  # a header qemu-img rejects
+    qcow2[:len(good)] = good
+    qcow2[8:16] = bytes(8)  # no backing file, so the header inspection lets it through
+    (root / "corrupt.qcow2").write_bytes(bytes(qcow2))
+    iid = admin.create(disk_format="qcow2")["id"]
+    assert _import(admin, iid, "web-download", stores=["edge", "dcn0"],
+                   method_extra={"uri": f"{base}/corrupt.qcow2"}) == 202
+    tasks = admin.wait_tasks(iid)
+    assert tasks[0]["status"] == "failure", tasks
+    image = admin.image(iid)
+    assert image["status"] == "queued" and "stores" not in image
+    assert set(image["os_glance_failed_import"].split(",")) == {"edge", "dcn0"}
+    assert leftovers(settings, iid) == {}
+    admin.delete(f"/v2/images/{iid}")
