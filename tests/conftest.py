@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from ceph_clusters import CephClusterInfo, ceph_available, start_cluster, stop_cluster
 from pg_server import postgres_available, start_postgres, stop_postgres
 

@@ -12,7 +12,6 @@ import httpx
 import openstack
 import pytest
 from openstack.connection import Connection
-
 from server import RunningServer, run_server
 
 

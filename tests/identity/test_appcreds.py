@@ -8,7 +8,6 @@ import httpx
 import pytest
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
-
 from server import RunningServer
 
 from .conftest import Member, connect, issue, validate

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from server import VENV_BIN, openstack_json
 
 from cowcloud.config import load
-from server import VENV_BIN, openstack_json
 
 from .conftest import connect
 

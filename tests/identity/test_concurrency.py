@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from server import RunningServer
 
 from .conftest import Member, admin_body, issue, validate

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 from fastapi import APIRouter, Depends
+from server import run_server
 
 from cowcloud.api.auth import get_context
 from cowcloud.services.context import RequestContext
 from cowcloud.services.policy import enforce
-from server import run_server
 
 from .conftest import admin_body, issue
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-
 from server import RunningServer, openstack, openstack_json
 
 from .conftest import unique, validate

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 from openstack.connection import Connection
-
 from server import RunningServer, run_server, settings_for
 
 from .conftest import Member, admin_body, issue, unique, validate

@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import pytest
 
-from cowcloud.storage import (AlreadyExists, BaseBackend, Busy, DeviceRef, HasChildren,
-                              HasSnapshots, InvalidArgument, MiB, NotFound, SnapshotProtected,
-                              can_clone)
+from cowcloud.storage import (
+    AlreadyExists,
+    BaseBackend,
+    Busy,
+    DeviceRef,
+    HasChildren,
+    HasSnapshots,
+    InvalidArgument,
+    MiB,
+    NotFound,
+    SnapshotProtected,
+    can_clone,
+)
 
 from .helpers import chunks_of, make_device, pattern, random_bytes, read_all
 

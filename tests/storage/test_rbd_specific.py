@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from ceph_clusters import CephClusterInfo
+
 from cowcloud.storage import Busy, DeviceRef, MiB, Unavailable, can_clone
 from cowcloud.storage.rbd.backend import RbdBackend
 

@@ -1,11 +1,36 @@
 """The only code that touches bytes: block backends (rbd, local), format inspection, copy."""
 
 from .base import BaseBackend, Undo
-from .contract import (GiB, KiB, MiB, Backend, BackendInfo, DeviceInfo, DeviceRef, Extent,
-                       LockOwner, SnapRef, SnapshotInfo, Usage, can_clone)
-from .errors import (AlreadyExists, Busy, HasChildren, HasSnapshots, InvalidArgument, NoSpace,
-                     NotFound, NotSupported, PermissionDenied, ReadOnly, SnapshotProtected,
-                     StorageError, Unavailable)
+from .contract import (
+                       Backend,
+                       BackendInfo,
+                       DeviceInfo,
+                       DeviceRef,
+                       Extent,
+                       GiB,
+                       KiB,
+                       LockOwner,
+                       MiB,
+                       SnapRef,
+                       SnapshotInfo,
+                       Usage,
+                       can_clone,
+)
+from .errors import (
+                       AlreadyExists,
+                       Busy,
+                       HasChildren,
+                       HasSnapshots,
+                       InvalidArgument,
+                       NoSpace,
+                       NotFound,
+                       NotSupported,
+                       PermissionDenied,
+                       ReadOnly,
+                       SnapshotProtected,
+                       StorageError,
+                       Unavailable,
+)
 
 __all__ = [
     "GiB", "KiB", "MiB", "Backend", "BackendInfo", "BaseBackend", "DeviceInfo", "DeviceRef",

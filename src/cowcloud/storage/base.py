@@ -7,8 +7,18 @@ import contextlib
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
-from .contract import (BackendInfo, DeviceInfo, DeviceRef, Extent, LockOwner, MiB, Progress,
-                       SnapRef, SnapshotInfo, Usage)
+from .contract import (
+    BackendInfo,
+    DeviceInfo,
+    DeviceRef,
+    Extent,
+    LockOwner,
+    MiB,
+    Progress,
+    SnapRef,
+    SnapshotInfo,
+    Usage,
+)
 from .errors import InvalidArgument
 from .streams import is_zero, rechunk
 

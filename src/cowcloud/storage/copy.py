@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import BaseBackend, Undo
-from .contract import MiB, DeviceRef, Progress
+from .contract import DeviceRef, MiB, Progress
 
 
 @dataclass(frozen=True)

@@ -20,18 +20,27 @@ async def rechunk(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[byte
     """Yields `size`-byte pieces (the last may be shorter) from chunks of any size.
 
     HTTP bodies arrive in pieces of a few KiB; storage writes want a few MiB at a time, aligned so
-    that all-zero pieces line up with whole objects/clusters and can be skipped as holes.
+    that all-zero pieces line up with whole objects/clusters and can be skipped as holes. Parts
+    are gathered as views and joined once, so each byte is copied at most once (a chunk that is
+    already `size` long is passed on as it is): at ~1 GB/s copying is most of what the event
+    loop does here. A bytearray, which its producer may reuse, is copied when it arrives.
     """
-    buf = bytearray()
+    parts: list[bytes | memoryview] = []
+    have = 0
     async for chunk in chunks:
         if not chunk:
             continue
-        if not buf and len(chunk) == size:
+        if not parts and len(chunk) == size:
             yield bytes(chunk)
             continue
-        buf += chunk
-        while len(buf) >= size:
-            yield bytes(buf[:size])
-            del buf[:size]
-    if buf:
-        yield bytes(buf)
+        view = memoryview(chunk if isinstance(chunk, bytes) else bytes(chunk))
+        while have + len(view) >= size:
+            take = size - have
+            parts.append(view[:take])
+            yield b"".join(parts)
+            parts, have, view = [], 0, view[take:]
+        if len(view):
+            parts.append(view)
+            have += len(view)
+    if parts:
+        yield b"".join(parts)

@@ -13,8 +13,16 @@ from ...services.identity import DEFAULT_DOMAIN_ID
 from ...services.policy import enforce
 from ...services.runtime import Runtime
 from ..auth import get_context, get_runtime
-from .views import (assignment_view, collection, domain_view, flag, project_view, role_view,
-                    section, user_view)
+from .views import (
+    assignment_view,
+    collection,
+    domain_view,
+    flag,
+    project_view,
+    role_view,
+    section,
+    user_view,
+)
 
 router = APIRouter(prefix="/v3")
 T = TypeVar("T")

@@ -10,8 +10,17 @@ import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import (AlreadyExists, Busy, InvalidArgument, NoSpace, NotFound, PermissionDenied,
-                      ReadOnly, StorageError, Unavailable)
+from ..errors import (
+    AlreadyExists,
+    Busy,
+    InvalidArgument,
+    NoSpace,
+    NotFound,
+    PermissionDenied,
+    ReadOnly,
+    StorageError,
+    Unavailable,
+)
 from .nbd import NbdError
 from .qemu_img import QemuImgError
 

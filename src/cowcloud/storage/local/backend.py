@@ -19,15 +19,24 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from ..base import BaseBackend, check_name, check_range
-from ..contract import (BackendInfo, DeviceInfo, DeviceRef, Extent, LockOwner, MiB, Progress,
-                        SnapRef, SnapshotInfo, Usage)
+from ..contract import (
+    BackendInfo,
+    DeviceInfo,
+    DeviceRef,
+    Extent,
+    LockOwner,
+    MiB,
+    Progress,
+    SnapRef,
+    SnapshotInfo,
+    Usage,
+)
 from ..errors import AlreadyExists, HasSnapshots, InvalidArgument, NotFound
 from . import dataio, locks, qemu_img, snapshots
 from . import meta as metadata
 from ._errors import map_errors
 from .handles import Handles
 from .layout import Layout, round_up
-
 
 _MAX_CLUSTER = 2 * MiB  # qcow2's largest cluster size; ours use the default 64 KiB
 

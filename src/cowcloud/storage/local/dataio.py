@@ -17,7 +17,7 @@ from typing import Any
 from ..base import merge_extents
 from ..contract import DeviceRef, Extent, MiB, Progress, Usage
 from ..errors import InvalidArgument
-from ..streams import is_zero
+from ..streams import is_zero, rechunk
 from . import meta as metadata
 from . import qemu_img
 from ._errors import map_errors
@@ -126,7 +126,8 @@ async def write_stream(layout: Layout, handles: Handles, resize: Resize, dev: De
 
     pos = offset
     try:
-        async for piece in _pieces(chunks, REQUEST):
+        async for whole in rechunk(chunks, REQUEST):
+            piece = memoryview(whole)
             end = pos + len(piece)
             if end > size:
                 if not grow:
@@ -155,32 +156,6 @@ async def write_stream(layout: Layout, handles: Handles, resize: Resize, dev: De
     if grow and size != pos:
         await resize(dev, pos)
     return pos - offset
-
-
-async def _pieces(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[memoryview]:
-    """The stream cut into `size`-byte pieces (the last may be shorter), copying as little as
-    possible: a piece that lies inside one chunk is a view of it, and only a piece that spans
-    chunks is joined (one copy). streams.rechunk copies every byte three times, which at
-    ~1 GB/s is most of what the event loop does. A bytearray, which its producer may reuse,
-    is copied on arrival."""
-    parts: list[memoryview] = []
-    have = 0
-    async for chunk in chunks:
-        view = memoryview(chunk if isinstance(chunk, bytes) else bytes(chunk))
-        while len(view):
-            if not parts and len(view) >= size:
-                yield view[:size]
-                view = view[size:]
-                continue
-            take = min(size - have, len(view))
-            parts.append(view[:take])
-            have += take
-            view = view[take:]
-            if have == size:
-                yield memoryview(b"".join(parts))
-                parts, have = [], 0
-    if parts:
-        yield memoryview(b"".join(parts))
 
 
 def _runs(view: memoryview) -> list[tuple[int, int, bool]]:

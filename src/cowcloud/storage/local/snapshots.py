@@ -21,8 +21,7 @@ from pathlib import Path
 
 from ..base import Undo, check_name
 from ..contract import DeviceRef, SnapRef, SnapshotInfo
-from ..errors import (AlreadyExists, HasChildren, InvalidArgument, NotFound,
-                      SnapshotProtected)
+from ..errors import AlreadyExists, HasChildren, InvalidArgument, NotFound, SnapshotProtected
 from . import meta as metadata
 from . import qemu_img
 from ._errors import map_errors

@@ -13,8 +13,19 @@ from contextlib import contextmanager
 import rados  # type: ignore[import-not-found]  # Debian's python3-rados, no stubs
 import rbd  # type: ignore[import-not-found]  # Debian's python3-rbd, no stubs
 
-from ..errors import (AlreadyExists, Busy, HasSnapshots, InvalidArgument, NoSpace, NotFound,
-                      NotSupported, PermissionDenied, ReadOnly, StorageError, Unavailable)
+from ..errors import (
+    AlreadyExists,
+    Busy,
+    HasSnapshots,
+    InvalidArgument,
+    NoSpace,
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    ReadOnly,
+    StorageError,
+    Unavailable,
+)
 
 # Most specific first: the first class the exception is an instance of wins. Classes are tried
 # before errno because librbd reuses errnos (ENOTEMPTY is "has snapshots" only for images).

@@ -6,8 +6,18 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from ..base import BaseBackend
-from ..contract import (BackendInfo, DeviceInfo, DeviceRef, Extent, LockOwner, MiB, Progress,
-                        SnapRef, SnapshotInfo, Usage)
+from ..contract import (
+    BackendInfo,
+    DeviceInfo,
+    DeviceRef,
+    Extent,
+    LockOwner,
+    MiB,
+    Progress,
+    SnapRef,
+    SnapshotInfo,
+    Usage,
+)
 from ..errors import Unavailable
 from . import clones, devices, io, locks, snapshots
 from .cluster import RbdCluster

@@ -20,7 +20,7 @@ from typing import Any
 from ..base import check_range, merge_extents
 from ..contract import DeviceRef, Extent, Progress
 from ..errors import InvalidArgument, StorageError
-from ..streams import is_zero
+from ..streams import is_zero, rechunk
 from ._errors import error_for_errno
 from .cluster import Image, ImageSession, RbdCluster
 from .devices import allocated
@@ -178,32 +178,6 @@ def _runs(piece: bytes, pos: int, unit: int) -> list[tuple[int, int, bytes | Non
             for s, e, zero in cuts]
 
 
-async def _pieces(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
-    """streams.rechunk with one copy per byte instead of three (append, slice, bytes()):
-    parts are gathered as views and joined once. Copying is most of what the event loop
-    thread does here (~0.25 s per GiB). Only immutable bytes are viewed; a bytearray the
-    producer may reuse is copied when it arrives, as rechunk does."""
-    parts: list[bytes | memoryview] = []
-    have = 0
-    async for chunk in chunks:
-        if not chunk:
-            continue
-        if not parts and len(chunk) == size:
-            yield bytes(chunk)
-            continue
-        view = memoryview(chunk if isinstance(chunk, bytes) else bytes(chunk))
-        while have + len(view) >= size:
-            take = size - have
-            parts.append(view[:take])
-            yield b"".join(parts)
-            parts, have, view = [], 0, view[take:]
-        if len(view):
-            parts.append(view)
-            have += len(view)
-    if parts:
-        yield b"".join(parts)
-
-
 def _resize(image: Image, size: int) -> None:
     image.resize(size, allow_shrink=True)
 
@@ -225,7 +199,7 @@ async def write_stream(cluster: RbdCluster, dev: DeviceRef, chunks: AsyncIterabl
         size, unit = await session.run(_writable_size, dev)
         writer = _WriteWindow(session, window, what)
         pos = offset
-        async for piece in _pieces(chunks, chunk_size):
+        async for piece in rechunk(chunks, chunk_size):
             end = pos + len(piece)
             if end > size:
                 if not grow:
