@@ -117,8 +117,10 @@ def test_visibility_rules(alice, bob, admin) -> None:
     alice.api.delete(f"/v2/images/{iid}")
 
 
-def test_openstack_cli_as_a_member(srv: RunningServer, alice, clouds_yaml: Path,
+def test_openstack_cli_as_a_member(srv: RunningServer, alice, bob, clouds_yaml: Path,
                                    tmp_path: Path) -> None:
+    srv.write_clouds_yaml(clouds_yaml, alice=srv.cloud(alice.name, alice.password, alice.project),
+                          bob=srv.cloud(bob.name, bob.password, bob.project))
     disk = tmp_path / "d.raw"
     disk.write_bytes(pattern(1 << 20, seed=3))
     made = openstack_json(clouds_yaml, "image", "create", "--private", "--disk-format", "raw",
@@ -130,4 +132,15 @@ def test_openstack_cli_as_a_member(srv: RunningServer, alice, clouds_yaml: Path,
     shown = openstack_json(clouds_yaml, "image", "show", made["id"], cloud="alice")
     assert shown["properties"]["os_distro"] == "debian" and shown["tags"] == ["x"]
     assert shown["owner"] == alice.project_id and shown["visibility"] == "private"
+    # another project's member neither sees nor touches it; the admin does
+    assert made["id"] not in {i["ID"] for i in openstack_json(clouds_yaml, "image", "list",
+                                                              cloud="bob")}
+    for verb in (("image", "show"), ("image", "delete"), ("image", "set", "--name", "x")):
+        refused = openstack(clouds_yaml, *verb, made["id"], cloud="bob", check=False)
+        assert refused.returncode != 0, f"bob could run {verb}"
+    assert openstack_json(clouds_yaml, "image", "show", made["id"])["name"] == "alice-img"
+    admin_made = openstack_json(clouds_yaml, "image", "create", "--disk-format", "raw",
+                                "--file", str(disk), "admin-img")
+    assert openstack_json(clouds_yaml, "image", "show", admin_made["id"])["status"] == "active"
+    openstack(clouds_yaml, "image", "delete", admin_made["id"])
     openstack(clouds_yaml, "image", "delete", made["id"], cloud="alice")
