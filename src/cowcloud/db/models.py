@@ -141,7 +141,7 @@ class Image(Base):
     visibility: Mapped[str] = mapped_column(String(16), default="shared", index=True)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     os_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
-    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner: Mapped[str | None] = mapped_column(String(255), index=True)  # as Glance: any project id
     disk_format: Mapped[str | None] = mapped_column(String(32))
     container_format: Mapped[str | None] = mapped_column(String(32))
     size: Mapped[int | None] = mapped_column(BigInteger)

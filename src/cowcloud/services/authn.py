@@ -21,7 +21,7 @@ from ..db.models import ApplicationCredential, Domain, Project, Role, User
 from .appcreds import delegated_roles, is_expired
 from .context import RequestContext
 from .errors import AuthenticationFailed, Invalid
-from .identity import Identity, expand_implied
+from .identity import Identity, expand_implied, plain
 from .passwords import verify_secret
 from .tokens import TokenInvalid, TokenPayload, Tokens, new_audit_id
 
@@ -99,9 +99,9 @@ class Authenticator:
         if not isinstance(ref, dict):
             raise Invalid("a user is named by id, or by name and domain")
         if ref.get("id"):
-            return s.get(User, ref["id"])
+            return s.get(User, ref["id"]) if plain(ref["id"]) else None
         domain = Identity.find_domain(s, ref.get("domain") or {})
-        if not ref.get("name") or domain is None:
+        if not ref.get("name") or not plain(ref["name"]) or domain is None:
             return None
         return s.scalar(select(User).where(User.domain_id == domain.id, User.name == ref["name"]))
 
@@ -132,7 +132,10 @@ class Authenticator:
         with self.db.session() as s:
             cred: ApplicationCredential | None = None
             if body.get("id"):
-                cred = s.get(ApplicationCredential, body["id"])
+                if plain(body["id"]):
+                    cred = s.get(ApplicationCredential, body["id"])
+            elif not plain(body.get("name")):
+                pass  # names no credential: refused below, after the same hashing time
             elif user := self._find_user(s, body.get("user")):
                 cred = s.scalar(select(ApplicationCredential).where(
                     ApplicationCredential.user_id == user.id,
@@ -159,7 +162,9 @@ class Authenticator:
                 ref = scope["project"] if isinstance(scope["project"], dict) else {}
                 project: Project | None = None
                 if ref.get("id"):
-                    project = s.get(Project, ref["id"])
+                    project = s.get(Project, ref["id"]) if plain(ref["id"]) else None
+                elif not plain(ref.get("name")):
+                    project = None
                 elif domain := Identity.find_domain(s, ref.get("domain") or {}):
                     project = s.scalar(select(Project).where(
                         Project.domain_id == domain.id, Project.name == ref.get("name")))

@@ -23,6 +23,12 @@ from ..db.models import Base, Domain, Project, Role, RoleAssignment, User
 from .errors import AuthenticationFailed, Conflict, Invalid, NotFound
 from .passwords import hash_secret, random_secret, verify_secret
 
+
+def plain(value: Any) -> bool:
+    """An id or name from a request fit for a query: a string, not too long, without NUL."""
+    return isinstance(value, str) and len(value) <= 255 and "\x00" not in value
+
+
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
 ADMIN = "admin"
@@ -94,11 +100,15 @@ class Identity:
 
     @staticmethod
     def find_domain(s: Session, ref: dict[str, Any]) -> Domain | None:
-        """A domain by {"id": ...} or {"name": ...}, as auth requests name them."""
+        """A domain by {"id": ...} or {"name": ...}, as auth requests name them (anything else
+        names no domain: a request body's odd types must not reach the database)."""
+        if not isinstance(ref, dict):
+            return None
         if ref.get("id"):
-            return s.get(Domain, ref["id"])
+            return s.get(Domain, ref["id"]) if plain(ref["id"]) else None
         if ref.get("name"):
-            return s.scalar(select(Domain).where(Domain.name == ref["name"]))
+            return (s.scalar(select(Domain).where(Domain.name == ref["name"]))
+                    if plain(ref["name"]) else None)
         return None
 
     # --- projects ------------------------------------------------------------------------------

@@ -31,11 +31,19 @@ def create_app_cred(request: Request, user_id: str, body: Any = Body(...), rt: R
     if roles is not None and not (isinstance(roles, list)
                                   and all(isinstance(r, dict) for r in roles)):
         raise Invalid("application_credential.roles: a list of {\"id\"} or {\"name\"}")
+    name, description, secret = part.get("name"), part.get("description"), part.get("secret")
+    if not isinstance(name, str) or not name or len(name) > 255 or "\x00" in name:
+        raise Invalid("application_credential.name: a string of 1 to 255 characters")
+    if description is not None and (not isinstance(description, str) or "\x00" in description):
+        raise Invalid("application_credential.description: a string")
+    if secret is not None and (not isinstance(secret, str) or "\x00" in secret):
+        raise Invalid("application_credential.secret: a string")
+    unrestricted = part.get("unrestricted", False)
+    if not isinstance(unrestricted, bool):
+        raise Invalid("application_credential.unrestricted: true or false")
     cred, secret, delegated = rt.appcreds.create(
-        user_id, caller.project.id, caller.roles, name=str(part.get("name") or ""),
-        description=part.get("description") or "", secret=part.get("secret"),
-        expires_at=part.get("expires_at"), roles=roles,
-        unrestricted=bool(part.get("unrestricted", False)))
+        user_id, caller.project.id, caller.roles, name=name, description=description or "",
+        secret=secret, expires_at=part.get("expires_at"), roles=roles, unrestricted=unrestricted)
     return {"application_credential": app_cred_view(request, cred, delegated, secret)}
 
 
@@ -60,5 +68,7 @@ def get_app_cred(request: Request, user_id: str, cred_id: str, rt: Runtime = Rt,
 def delete_app_cred(user_id: str, cred_id: str, rt: Runtime = Rt,
                     caller: TokenInfo = Caller) -> Response:
     enforce(caller.context(), "identity:delete_application_credential", {"user_id": user_id})
+    if caller.app_cred is not None and not caller.app_cred.unrestricted:  # as Keystone
+        raise Denied("A restricted application credential cannot delete one.")
     rt.appcreds.delete(user_id, cred_id)
     return Response(status_code=204)

@@ -62,7 +62,9 @@ def size_header(request: Request) -> int | None:
     for name in ("x-openstack-image-size", "content-length"):
         raw = request.headers.get(name)
         if raw is not None:
-            if not raw.strip().isdigit():
+            # ASCII digits only ("²".isdigit() is true, int("²") raises), and few enough of
+            # them for int() (which refuses over 4300 digits)
+            if not (raw.strip().isascii() and raw.strip().isdigit()) or len(raw.strip()) > 30:
                 raise BadRequest(f"Invalid {name} header: {raw!r}")
             values[name] = int(raw)
     if len(set(values.values())) > 1:

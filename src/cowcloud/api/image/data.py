@@ -22,7 +22,7 @@ from .common import images, no_content, size_header
 
 router = APIRouter(prefix="/image/v2")
 Ctx = Depends(get_context)
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE = re.compile(r"^bytes=(\d{0,30})-(\d{0,30})$", re.ASCII)  # bounded: int() limit
 
 
 def _octet_stream(request: Request) -> None:

@@ -63,6 +63,8 @@ def parse_query(params: list[tuple[str, str]]) -> ListQuery:
     dirs: list[str] = []
     sort_new: str | None = None
     for name, value in params:
+        if "\x00" in name or "\x00" in value:  # PostgreSQL refuses NUL in text: 400, not 500
+            raise Invalid("Query parameters may not contain NUL characters")
         if name == "limit":
             try:
                 q.limit = int(value)
@@ -123,10 +125,13 @@ def _check_filters(filters: dict[str, str]) -> None:
     for name in ("size_min", "size_max"):
         if name in filters:
             try:
-                int(filters[name])
+                value = int(filters[name])
             except ValueError:
                 raise Invalid(f"Unable to filter on a range with a non-numeric value: "
                               f"{name}={filters[name]}") from None
+            if not -(2**63) <= value < 2**63:  # past a BigInteger: the database refuses it
+                raise Invalid(f"Unable to filter on a range with an out-of-range value: "
+                              f"{name}={filters[name]}")
     for name in ("protected", "os_hidden"):
         if name in filters:
             _bool(name, filters[name])

@@ -31,7 +31,7 @@ def view(m: ImageMember) -> dict[str, Any]:
 
 
 def _member(s: Session, image_id: str, member_id: str) -> ImageMember:
-    m = s.get(ImageMember, (image_id, member_id))
+    m = None if "\x00" in member_id else s.get(ImageMember, (image_id, member_id))
     if m is None:
         raise NotFound(f"{member_id} is not a member of image {image_id}")
     return m
@@ -39,7 +39,8 @@ def _member(s: Session, image_id: str, member_id: str) -> ImageMember:
 
 def add(s: Session, ctx: RequestContext, image_id: str, body: Any) -> ImageMember:
     member_id = body.get("member") if isinstance(body, dict) else None
-    if not isinstance(member_id, str) or not member_id or len(member_id) > 255:
+    if (not isinstance(member_id, str) or not member_id or len(member_id) > 255
+            or "\x00" in member_id):
         raise Invalid("Member to be added not specified: the body must be {\"member\": "
                       "\"<project id>\"}")
     image = access.load(s, ctx, image_id, "image:add_member", member_id=member_id)

@@ -32,6 +32,7 @@ from .model import (
 PATCH_TYPES = {"application/openstack-images-v2.1-json-patch": 10,
                "application/openstack-images-v2.0-json-patch": 4}
 OPERATIONS = ("add", "remove", "replace")
+MAX_INT32 = 2**31 - 1  # min_ram, min_disk: Integer columns (as Glance's)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ def check_value(key: str, value: Any) -> Any:
     def bad(why: str) -> Invalid:
         return Invalid(f"Provided object does not match schema 'image': {value!r} {why} "
                        f"(attribute '{key}')")
+    if "\x00" in key:  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500
+        raise Invalid(f"Attribute names may not contain NUL characters: {key!r}")
+    if isinstance(value, str) and "\x00" in value:
+        raise bad("contains a NUL character")
     if key == "name" or key == "owner":
         if value is not None and (not isinstance(value, str) or len(value) > 255):
             raise bad("is not a string of at most 255 characters")
@@ -65,8 +70,9 @@ def check_value(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad("is not of type 'boolean'")
     elif key in ("min_ram", "min_disk"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise bad("is not a non-negative integer")
+        if (not isinstance(value, int) or isinstance(value, bool) or value < 0
+                or value > MAX_INT32):  # an Integer column: larger values 500 at the database
+            raise bad(f"is not an integer between 0 and {MAX_INT32}")
     elif key == "disk_format":
         if value is not None and value not in DISK_FORMATS:
             raise bad(f"is not one of {[None, *DISK_FORMATS]}")
@@ -75,7 +81,7 @@ def check_value(key: str, value: Any) -> Any:
             raise bad(f"is not one of {[None, *CONTAINER_FORMATS]}")
     elif key == "tags":
         if not isinstance(value, list) or not all(isinstance(t, str) and len(t) <= 255
-                                                  for t in value):
+                                                  and "\x00" not in t for t in value):
             raise bad("is not a list of strings of at most 255 characters")
         if len(set(value)) > TAG_QUOTA:
             raise TooLarge(f"Maximum number of tags exceeded ({TAG_QUOTA})")

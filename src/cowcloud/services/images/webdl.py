@@ -35,13 +35,16 @@ def _addresses(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UrlRefused(f"URI host {host!r} cannot be resolved: {exc.strerror}") from None
+    except (UnicodeError, ValueError):  # idna: a label over 63 characters, NUL, ...
+        raise UrlRefused(f"URI host {host!r} is not a valid host name") from None
     return sorted({str(info[4][0]) for info in infos})
 
 
 def _public(addr: str) -> bool:
     ip = ipaddress.ip_address(addr)
-    return not (ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified)
+    # is_global also refuses what is_private misses, e.g. 100.64.0.0/10 (shared address space)
+    return ip.is_global and not (ip.is_loopback or ip.is_link_local or ip.is_private
+                                 or ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
 def check(url: str, settings: ImageSettings) -> tuple[str, str, int, str]:
