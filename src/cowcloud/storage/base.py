@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
@@ -21,6 +22,8 @@ from .contract import (
 )
 from .errors import InvalidArgument
 from .streams import is_zero, rechunk
+
+log = logging.getLogger("cowcloud.storage")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -70,8 +73,13 @@ class Undo:
 
     def add(self, fn: Callable[..., Awaitable[object]], *args: object, **kwargs: object) -> None:
         async def step(*_exc: object) -> None:
-            with contextlib.suppress(Exception):
+            # An undo that fails must not hide the error that triggered it; it is logged, and
+            # what it left is found by name later (the names are the record).
+            try:
                 await fn(*args, **kwargs)
+            except Exception:
+                log.warning("undo step %s%r failed", getattr(fn, "__name__", fn), args,
+                            exc_info=True)
         self._stack.push_async_exit(step)
 
     def commit(self) -> None:
