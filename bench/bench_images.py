@@ -85,6 +85,23 @@ class Client:
             time.sleep(0.05)
 
 
+def copy_image(c: Client, clusters: list, iid: str, peer_name: str,  # type: ignore[type-arg]
+               repeat: int) -> tuple[list[float], list[float]]:
+    """copy-image central -> dcn0 until active there, and the peer: rbd export | rbd import of
+    the same data (imported as images/PEER_NAME in the first cluster)."""
+    ours, peer = [], []
+    for i in range(repeat):
+        start = time.perf_counter()
+        c.http.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+                                                      "stores": ["dcn0"]})
+        c.wait(iid, "central,dcn0")
+        ours.append(time.perf_counter() - start)
+        c.http.delete(f"/v2/stores/dcn0/{iid}")
+        peer.append(run(" ".join(rbd(clusters[0], "export", f"images/{peer_name}", "-")) + " | "
+                        + " ".join(rbd(clusters[1], "import", "-", f"images/{peer_name}{i}"))))
+    return ours, peer
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=1024)
@@ -127,16 +144,7 @@ def main() -> None:
                 for _ in range(args.repeat)]
         table.add(f"download, random <- rbd (Glance {GLANCE['download']} MB/s)", median(down),
                   median(peer), size, "rbd export")
-        copies, peer = [], []
-        for i in range(args.repeat):
-            start = time.perf_counter()
-            c.http.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
-                                                          "stores": ["dcn0"]})
-            c.wait(iid, "central,dcn0")
-            copies.append(time.perf_counter() - start)
-            c.http.delete(f"/v2/stores/dcn0/{iid}")
-            peer.append(run(" ".join(rbd(clusters[0], "export", "images/peer", "-")) + " | " +
-                            " ".join(rbd(clusters[1], "import", "-", f"images/peer{i}"))))
+        copies, peer = copy_image(c, clusters, iid, "peer", args.repeat)
         table.add(f"copy-image cluster -> cluster (Glance {GLANCE['copy']} MB/s)",
                   median(copies), median(peer), size, "rbd export | rbd import")
         # a sparse image: the copy must cost what its data costs, not its size
@@ -144,16 +152,7 @@ def main() -> None:
         c.curl("-T", str(sparse), "-H", "Content-Type: application/octet-stream",
                f"{base}/v2/images/{sid}/file")
         run(rbd(clusters[0], "import", str(sparse), "images/speer"))
-        copies, speer = [], []
-        for i in range(args.repeat):
-            start = time.perf_counter()
-            c.http.post(f"/v2/images/{sid}/import", json={"method": {"name": "copy-image"},
-                                                          "stores": ["dcn0"]})
-            c.wait(sid, "central,dcn0")
-            copies.append(time.perf_counter() - start)
-            c.http.delete(f"/v2/stores/dcn0/{sid}")
-            speer.append(run(" ".join(rbd(clusters[0], "export", "images/speer", "-")) + " | " +
-                             " ".join(rbd(clusters[1], "import", "-", f"images/speer{i}"))))
+        copies, speer = copy_image(c, clusters, sid, "speer", args.repeat)
         table.add("copy-image, sparse (16 MiB of data), cluster -> cluster", median(copies),
                   median(speer), size, "rbd export | rbd import")
         stage, imp = [], []
