@@ -68,7 +68,13 @@ def test_member_sees_only_its_own(admin: Connection, http: httpx.Client,
         "original_password": member.password, "password": "new-pw"}}).status_code == 204
     assert issue(http, member.password_auth()).status_code == 401
     member.password = "new-pw"
-    assert issue(http, member.password_auth()).status_code == 201
+    fresh = issue(http, member.password_auth())
+    assert fresh.status_code == 201
+    # tokens issued under the old password end with it, as Keystone revokes them
+    assert http.get("/identity/v3/auth/projects",
+                    headers={"X-Auth-Token": token}).status_code == 401
+    assert http.get("/identity/v3/auth/projects", headers={
+        "X-Auth-Token": fresh.headers["X-Subject-Token"]}).status_code == 200
 
 
 def test_role_assignments_and_grants(admin: Connection, http: httpx.Client, admin_token: str,

@@ -86,6 +86,8 @@ class User(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     default_project_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # tokens issued before this are refused: set when the password changes
+    tokens_valid_after: Mapped[datetime | None] = mapped_column()
 
 
 class Role(Base):

@@ -207,6 +207,8 @@ class Authenticator:
         user_domain = s.get(Domain, user.domain_id) if user else None
         if user is None or user_domain is None or not (user.enabled and user_domain.enabled):
             raise TokenInvalid("user deleted or disabled")
+        if user.tokens_valid_after and payload.issued_at < user.tokens_valid_after:
+            raise TokenInvalid("issued before the user's password changed")
         info = TokenInfo(token, payload, user, user_domain, roles=[])
         if payload.project_id:
             project = s.get(Project, payload.project_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..db import Database
-from ..db.models import Base, Domain, Project, Role, RoleAssignment, User
+from ..db.models import Base, Domain, Project, Role, RoleAssignment, User, utcnow
 from .errors import AuthenticationFailed, Conflict, Invalid, NotFound
 from .passwords import hash_secret, random_secret, verify_secret
 
@@ -180,6 +180,7 @@ class Identity:
                     setattr(user, key, changes[key])
             if password_hash:
                 user.password_hash = password_hash
+                user.tokens_valid_after = utcnow()  # the old password's tokens end with it
             return user
 
     def change_password(self, user_id: str, original: str, password: str) -> None:
