@@ -37,6 +37,20 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def check_size(size: int) -> int:
+    """A device size: a whole number of bytes, 0 or more (bool is not a number here)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidArgument(f"invalid size {size!r}: a whole number of bytes, 0 or more")
+    return size
+
+
+def check_lock_id(lock_id: str) -> str:
+    """A lock's cookie: what `rbd lock add` accepts, and safe in a JSON record."""
+    if not isinstance(lock_id, str) or not lock_id or len(lock_id) > 256 or "\0" in lock_id:
+        raise InvalidArgument(f"invalid lock id {lock_id!r}: use 1-256 characters")
+    return lock_id
+
+
 def check_range(size: int, offset: int, length: int) -> None:
     if offset < 0 or length < 0:
         raise InvalidArgument(f"negative offset or length ({offset}, {length})")

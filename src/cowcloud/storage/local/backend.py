@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
-from ..base import BaseBackend, check_name, check_range
+from ..base import BaseBackend, check_name, check_range, check_size
 from ..contract import (
     BackendInfo,
     DeviceInfo,
@@ -52,12 +52,6 @@ def _snap(snap: SnapRef) -> SnapRef:
     _ref(snap.device)
     check_name("snapshot", snap.name)
     return snap
-
-
-def _check_size(size: int) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise InvalidArgument(f"invalid size {size!r}: a whole number of bytes, 0 or more")
-    return size
 
 
 class LocalBackend(BaseBackend):
@@ -130,7 +124,7 @@ class LocalBackend(BaseBackend):
 
     async def create(self, dev: DeviceRef, size: int) -> None:
         _ref(dev)
-        _check_size(size)
+        check_size(size)
         self._pool(dev.pool)
         async with self._handles.exclusive(dev, drain=False):
             top, tmp = self._layout.top(dev), self._layout.tmp(dev, "new")
@@ -191,7 +185,7 @@ class LocalBackend(BaseBackend):
 
     async def resize(self, dev: DeviceRef, size: int, *, allow_shrink: bool = False) -> None:
         _ref(dev)
-        _check_size(size)
+        check_size(size)
         if size == (await self.stat(dev)).size:
             return  # without stopping the device's server for nothing
         async with self._handles.exclusive(dev):

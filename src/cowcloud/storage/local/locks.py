@@ -7,18 +7,13 @@ remove are refused, as on rbd (meta.ensure_unlocked says why).
 
 from __future__ import annotations
 
+from ..base import check_lock_id
 from ..contract import DeviceRef, LockOwner
-from ..errors import Busy, InvalidArgument, NotFound
+from ..errors import Busy, NotFound
 from . import meta as metadata
 from ._errors import map_errors
 from .handles import Handles
 from .layout import Layout
-
-
-def check_lock_id(lock_id: str) -> str:
-    if not isinstance(lock_id, str) or not lock_id or len(lock_id) > 256 or "\0" in lock_id:
-        raise InvalidArgument(f"invalid lock id {lock_id!r}: use 1-256 characters")
-    return lock_id
 
 
 def _load(layout: Layout, dev: DeviceRef) -> tuple[metadata.Meta, set[str]]:

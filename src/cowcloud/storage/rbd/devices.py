@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..base import check_name
+from ..base import check_name, check_size
 from ..contract import DeviceInfo, DeviceRef, Usage
 from ..errors import AlreadyExists, HasChildren, HasSnapshots, InvalidArgument, NotFound
 from .clones import parent_of, snapshot_children
@@ -47,8 +47,7 @@ async def create_pool(cluster: RbdCluster, pool: str) -> None:
 async def create(cluster: RbdCluster, dev: DeviceRef, size: int) -> None:
     check_name("pool", dev.pool)
     check_name("device", dev.name)
-    if not isinstance(size, int) or size < 0:
-        raise InvalidArgument(f"invalid size {size!r} for {dev}")
+    check_size(size)
     await cluster.with_ioctx(
         dev.pool, lambda ioctx: cluster.rbd.create(ioctx, dev.name, size, old_format=False,
                                                    features=IMAGE_FEATURES),
@@ -104,8 +103,7 @@ async def remove(cluster: RbdCluster, dev: DeviceRef, *, missing_ok: bool = Fals
 
 async def resize(cluster: RbdCluster, dev: DeviceRef, size: int, *,
                  allow_shrink: bool = False) -> None:
-    if not isinstance(size, int) or size < 0:
-        raise InvalidArgument(f"invalid size {size!r} for {dev}")
+    check_size(size)
 
     def work(image: Image) -> None:
         current = int(image.size())

@@ -10,8 +10,9 @@ first. Likewise `lock()` is Busy while a writer holds librbd's own lock.
 
 from __future__ import annotations
 
+from ..base import check_lock_id
 from ..contract import DeviceRef, LockOwner
-from ..errors import AlreadyExists, Busy, InvalidArgument, NotFound
+from ..errors import AlreadyExists, Busy, NotFound
 from .cluster import Image, RbdCluster
 
 MANAGED_TAG = "internal"  # the tag librbd's exclusive-lock feature puts on its lock
@@ -33,15 +34,9 @@ def ensure_unlocked(image: Image, dev: DeviceRef, action: str) -> None:
         raise Busy(f"cannot {action} {dev}: it is locked ({held}); unlock or break the lock first")
 
 
-def _check_lock_id(lock_id: str) -> str:
-    if not isinstance(lock_id, str) or not lock_id or len(lock_id) > 256 or "\0" in lock_id:
-        raise InvalidArgument(f"invalid lock id {lock_id!r}: use 1-256 characters")
-    return lock_id
-
-
 async def lock(cluster: RbdCluster, dev: DeviceRef, lock_id: str) -> None:
     """Takes the exclusive advisory lock; a repeated lock() with the same id is a no-op."""
-    _check_lock_id(lock_id)
+    check_lock_id(lock_id)
     try:
         await cluster.with_image(dev, lambda image: image.lock_exclusive(lock_id),
                                  what=f"lock {dev}")
@@ -57,7 +52,7 @@ async def lock(cluster: RbdCluster, dev: DeviceRef, lock_id: str) -> None:
 
 async def unlock(cluster: RbdCluster, dev: DeviceRef, lock_id: str) -> None:
     """Releases a lock this connection holds under `lock_id`; NotFound if it holds none."""
-    _check_lock_id(lock_id)
+    check_lock_id(lock_id)
     me = f"client.{cluster.instance_id}"
 
     def work(image: Image) -> None:
