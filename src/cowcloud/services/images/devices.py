@@ -84,7 +84,7 @@ async def receive(chunks: AsyncIterable[bytes], backend: BaseBackend, dev: Devic
             yield chunk
 
     try:
-        written = await backend.write_stream(dev, hasher.wrap(counted()),
+        written = await backend.write_stream(dev, hasher.wrap(counted(), backend.io_chunk),
                                              grow=expected_size is None, progress=progress)
         if expected_size is not None and written != expected_size:
             raise Invalid(f"Image data is {written} bytes, but {expected_size} were announced "

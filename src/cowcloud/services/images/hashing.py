@@ -53,9 +53,13 @@ class DualHasher:
         for pool in self._pools:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    async def wrap(self, chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-        """Passes the stream on in CHUNK pieces, hashing each as it goes by."""
-        async for chunk in rechunk(chunks, CHUNK):
+    async def wrap(self, chunks: AsyncIterable[bytes], size: int = CHUNK) -> AsyncIterator[bytes]:
+        """Passes the stream on in `size` pieces, hashing each as it goes by.
+
+        Given the target backend's write size, the writer's own rechunk passes the pieces on
+        as they are instead of joining them again: one copy of every uploaded byte fewer.
+        """
+        async for chunk in rechunk(chunks, size):
             await self.update(chunk)
             yield chunk
 
