@@ -103,7 +103,8 @@ async def _write(env: Env, ctx: RequestContext, image_id: str, chunks: AsyncIter
     try:
         rec = await devices.receive(chunks, store.backend, dev, disk_format=disk_format,
                                     container_format=container, expected_size=size,
-                                    size_cap=env.settings.image.size_cap)
+                                    size_cap=env.settings.image.size_cap,
+                                    hash_algo=env.settings.image.hashing_algorithm)
         landed = Landed.as_received(rec, disk_format)
         if staging:
             finished = await env.run(finish_stage, image_id, landed) is not None

@@ -2,7 +2,7 @@
 
 - `receive`: a byte stream into a new device. The first HEAD_BYTES are inspected before anything is
   written; unsafe content or a format other than the declared one is refused with nothing created.
-  md5 and sha512 are computed on the way (hashing.DualHasher), in the same single pass.
+  md5 and the os_hash_algo hash are computed on the way (hashing.DualHasher), in the same pass.
 - `seal`: snapshot `snap` and protect it, as glance_store rbd does, so clones can be made.
 - `transfer`: a device into another store. Same cluster (storage.can_clone): server-side, a COW
   clone of the protected snapshot then flattened, so the copy is independent of its source and
@@ -36,8 +36,9 @@ BARE = (None, "bare", "ami", "ari", "aki")
 class Received:
     size: int
     checksum: str  # md5 hex
-    os_hash_value: str  # sha512 hex
+    os_hash_value: str  # hex, of os_hash_algo
     info: formats.FormatInfo  # what the header says
+    os_hash_algo: str = HASH_ALGO
 
 
 async def _split_head(chunks: AsyncIterable[bytes]) -> tuple[bytes, AsyncIterator[bytes]]:
@@ -61,7 +62,7 @@ def check_head(head: bytes, disk_format: str | None,
 
 async def receive(chunks: AsyncIterable[bytes], backend: BaseBackend, dev: DeviceRef, *,
                   disk_format: str | None, container_format: str | None,
-                  expected_size: int | None, size_cap: int,
+                  expected_size: int | None, size_cap: int, hash_algo: str = HASH_ALGO,
                   progress: Progress | None = None) -> Received:
     """Creates `dev` and streams into it. On failure `dev` may exist: the caller removes it."""
     if expected_size is not None and expected_size > size_cap:
@@ -69,7 +70,7 @@ async def receive(chunks: AsyncIterable[bytes], backend: BaseBackend, dev: Devic
     head, rest = await _split_head(chunks)
     info = check_head(head, disk_format, container_format)
     await backend.create(dev, expected_size if expected_size is not None else 0)
-    hasher = DualHasher()
+    hasher = DualHasher(hash_algo)
     limit = expected_size if expected_size is not None else size_cap
 
     async def counted() -> AsyncIterator[bytes]:
@@ -92,7 +93,7 @@ async def receive(chunks: AsyncIterable[bytes], backend: BaseBackend, dev: Devic
         md5, sha = await hasher.digests()
     finally:
         hasher.close()
-    return Received(written, md5, sha, info)
+    return Received(written, md5, sha, info, hash_algo)
 
 
 def _too_long(expected: int | None, cap: int) -> Exception:
@@ -107,10 +108,11 @@ async def seal(backend: BaseBackend, dev: DeviceRef) -> SnapRef:
     return snap
 
 
-async def hash_device(backend: BaseBackend, dev: DeviceRef) -> tuple[int, str, str]:
-    """(size, md5, sha512) of a device's whole content (holes hash as zeros)."""
+async def hash_device(backend: BaseBackend, dev: DeviceRef,
+                      algo: str = HASH_ALGO) -> tuple[int, str, str]:
+    """(size, md5, `algo` hash) of a device's whole content (holes hash as zeros)."""
     size = (await backend.stat(dev)).size
-    hasher = DualHasher()
+    hasher = DualHasher(algo)
     try:
         async for chunk in zero_filled(backend.read_extents(dev), size):
             await hasher.update(chunk)

@@ -1,4 +1,5 @@
-"""md5 (`checksum`) and sha512 (`os_hash_value`) of a stream, in one pass, on two threads.
+"""md5 (`checksum`) and the `os_hash_algo` hash (`os_hash_value`, sha512 unless configured) of a
+stream, in one pass, on two threads.
 
 One after the other on one thread the two hashes cap an upload near 330 MB/s (MEASURED.md), below
 what RBD writes. hashlib releases the GIL on large buffers, so each hash gets its own one-thread
@@ -17,17 +18,18 @@ from typing import Any
 
 from ...storage.streams import rechunk
 
-HASH_ALGO = "sha512"
+HASH_ALGO = "sha512"  # Glance's default hashing_algorithm
 CHUNK = 4 << 20  # big enough that hashlib drops the GIL and thread hand-offs are rare
 WINDOW = 3
 
 
 class DualHasher:
-    def __init__(self) -> None:
+    def __init__(self, algo: str = HASH_ALGO) -> None:
+        self.algo = algo
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha = hashlib.new(HASH_ALGO)
+        self._sha = hashlib.new(algo)
         self._pools = (ThreadPoolExecutor(1, thread_name_prefix="md5"),
-                       ThreadPoolExecutor(1, thread_name_prefix=HASH_ALGO))
+                       ThreadPoolExecutor(1, thread_name_prefix=algo))
         self._inflight: deque[asyncio.Future[Any]] = deque()
         self.length = 0
 
@@ -41,7 +43,7 @@ class DualHasher:
             await self._inflight.popleft()
 
     async def digests(self) -> tuple[str, str]:
-        """(md5 hex, sha512 hex) of everything given to update()."""
+        """(md5 hex, `algo` hex) of everything given to update()."""
         while self._inflight:
             await self._inflight.popleft()
         self.close()

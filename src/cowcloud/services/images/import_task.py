@@ -214,7 +214,8 @@ class ImportTask:
         async with webdl.fetch(uri, env.settings.image) as (length, body):
             rec = await devices.receive(body, store.backend, dev, disk_format=st.disk_format,
                                         container_format=st.container_format,
-                                        expected_size=length, size_cap=env.settings.image.size_cap)
+                                        expected_size=length, size_cap=env.settings.image.size_cap,
+                                        hash_algo=env.settings.image.hashing_algorithm)
         meta = await env.run(finish_stage, st.id, Landed.as_received(rec, st.disk_format),
                              "importing")
         if meta is None:

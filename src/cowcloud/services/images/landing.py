@@ -5,7 +5,7 @@ check two different things, and both must keep working:
 - openstacksdk (`openstack image create --file`) compares `checksum` with the md5 of the file it
   sent, and deletes the image when they differ;
 - glanceclient, openstacksdk, Nova and Cinder verify every download against `os_hash_value`
-  (sha512), falling back to `checksum` only when there is no os_hash_value.
+  (sha512 by default), falling back to `checksum` only when there is no os_hash_value.
 So `checksum` stays the md5 of what the user uploaded, and `os_hash_algo`/`os_hash_value`,
 `size`, `virtual_size` and `disk_format` (raw) describe the bytes stored and served. A download
 returns the raw image, which verifies; Content-MD5 is sent only when it equals `checksum`. What
@@ -36,23 +36,26 @@ class Landed:
     os_hash_value: str
     disk_format: str | None
     properties: dict[str, str] = field(default_factory=dict)
+    os_hash_algo: str = HASH_ALGO
 
     @classmethod
     def as_received(cls, rec: Received, disk_format: str | None) -> Landed:
         virtual = rec.info.virtual_size if rec.info.virtual_size else rec.size
-        return cls(rec.size, virtual, rec.checksum, rec.os_hash_value, disk_format)
+        return cls(rec.size, virtual, rec.checksum, rec.os_hash_value, disk_format,
+                   os_hash_algo=rec.os_hash_algo)
 
     def to_meta(self) -> dict[str, object]:
         return {"size": self.size, "virtual_size": self.virtual_size, "checksum": self.checksum,
-                "os_hash_value": self.os_hash_value, "disk_format": self.disk_format,
-                "properties": self.properties}
+                "os_hash_algo": self.os_hash_algo, "os_hash_value": self.os_hash_value,
+                "disk_format": self.disk_format, "properties": self.properties}
 
     @classmethod
     def from_meta(cls, meta: dict[str, object]) -> Landed:
         return cls(int(meta["size"]), int(meta["virtual_size"]),  # type: ignore[call-overload]
                    str(meta["checksum"]), str(meta["os_hash_value"]),
                    meta.get("disk_format"),  # type: ignore[arg-type]
-                   dict(meta.get("properties") or {}))  # type: ignore[call-overload]
+                   dict(meta.get("properties") or {}),  # type: ignore[call-overload]
+                   str(meta.get("os_hash_algo", HASH_ALGO)))
 
 
 def needs_conversion(env: Env, disk_format: str | None, store: Store) -> bool:
@@ -80,12 +83,14 @@ async def convert_into(env: Env, store: Store, image_id: str, src: BaseBackend,
     await convert.to_raw(uploaded.disk_format, src_uri, convert.rbd_uri(store.rbd, dst))
     if temp is not None:
         await devices.remove(store.backend, temp)
-    size, _md5, sha = await devices.hash_device(store.backend, dst)
+    # Stored and uploaded hashes in one algorithm, the upload's, whatever the config says now.
+    size, _md5, sha = await devices.hash_device(store.backend, dst, uploaded.os_hash_algo)
     await devices.seal(store.backend, dst)
     return Landed(size=size, virtual_size=size, checksum=uploaded.checksum, os_hash_value=sha,
                   disk_format="raw", properties={UPLOADED_FORMAT: uploaded.disk_format,
                                                  UPLOADED_SIZE: str(uploaded.size),
-                                                 UPLOADED_HASH: uploaded.os_hash_value})
+                                                 UPLOADED_HASH: uploaded.os_hash_value},
+                  os_hash_algo=uploaded.os_hash_algo)
 
 
 def apply(image: Image, landed: Landed) -> None:
@@ -93,7 +98,7 @@ def apply(image: Image, landed: Landed) -> None:
     image.size = landed.size
     image.virtual_size = landed.virtual_size
     image.checksum = landed.checksum
-    image.os_hash_algo = HASH_ALGO
+    image.os_hash_algo = landed.os_hash_algo
     image.os_hash_value = landed.os_hash_value
     image.disk_format = landed.disk_format
     for key, value in landed.properties.items():
