@@ -1,7 +1,8 @@
 """Image API benchmarks: a real `cowcloud serve` over two Ceph clusters, driven with curl, against
 the Ceph peers in the same run on the same data (and Glance's figures from MEASURED.md).
 
-    .venv/bin/python bench/bench_images.py [--size-mib 1024] [--repeat 3]
+    .venv/bin/python bench/bench_images.py [--size-mib 1024] [--repeat 3] [--only upload]
+                                           [--hashing-algorithm sha256]
 
 Measures upload (create + PUT /file) of dense and sparse data into the rbd store vs `rbd
 import`, download (GET /file) vs `rbd export`, copy-image between the two clusters until active
@@ -35,12 +36,13 @@ def rbd(info, *args: str) -> list[str]:  # type: ignore[no-untyped-def]
             "--no-progress", *args]
 
 
-def serve(folder: Path, clusters: list) -> tuple[subprocess.Popen[bytes], str]:  # type: ignore[type-arg]
+def serve(folder: Path, clusters: list,  # type: ignore[type-arg]
+          hashing_algorithm: str) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     parts = [f'[server]\nhost = "127.0.0.1"\nport = {port}\ndata_dir = "{folder}"\n',
-             "[sites.a]\n"]
+             f'[image]\nhashing_algorithm = "{hashing_algorithm}"\n', "[sites.a]\n"]
     for i, info in enumerate(clusters):
         parts.append(f'[clusters.c{i}]\nkind = "rbd"\nsite = "a"\nconf = "{info.conf}"\n'
                      f'keyring = "{info.keyring}"\nuser = "{info.user}"\n')
@@ -102,10 +104,19 @@ def copy_image(c: Client, clusters: list, iid: str, peer_name: str,  # type: ign
     return ours, peer
 
 
+def report(proc: subprocess.Popen[bytes], table: Table, algo: str) -> None:
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    hwm = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+    print(f"\nos_hash_algo {algo}; server peak RSS: {int(hwm) // 1024} MiB\n")
+    print(table.markdown())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=("all", "upload"), default="all")
+    ap.add_argument("--hashing-algorithm", default="sha512", help="[image] hashing_algorithm")
     args = ap.parse_args()
     size = args.size_mib * MiB
     root = Path(tempfile.mkdtemp(prefix="bench-images-"))
@@ -118,7 +129,7 @@ def main() -> None:
         dense, sparse = root / "dense.raw", root / "sparse.raw"
         make_dense(dense, size)
         make_sparse(sparse, size)
-        proc, url = serve(root, clusters)
+        proc, url = serve(root, clusters, args.hashing_algorithm)
         c = Client(url)
         base = str(c.http.base_url).rstrip("/")
         table = Table()
@@ -134,6 +145,8 @@ def main() -> None:
                 run(rbd(clusters[0], "rm", f"images/peer{i}"), stderr=subprocess.DEVNULL)
             table.add(f"{label} -> rbd (Glance {GLANCE[key]} MB/s)", median(ours), median(peer),
                       size, "rbd import")
+        if args.only == "upload":
+            return report(proc, table, args.hashing_algorithm)
         iid = c.create()
         c.curl("-T", str(dense), "-H", "Content-Type: application/octet-stream",
                f"{base}/v2/images/{iid}/file")
@@ -171,10 +184,7 @@ def main() -> None:
                   median(peer), size, "rbd export | rbd import")
         table.add(f"glance-direct import -> other cluster (Glance {GLANCE['import']} MB/s)",
                   median(imp), median(peer), size, "rbd export | rbd import")
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        hwm = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-        print(f"\nserver peak RSS: {int(hwm) // 1024} MiB\n")
-        print(table.markdown())
+        report(proc, table, args.hashing_algorithm)
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)

@@ -21,6 +21,7 @@ def serve(config: ConfigOpt = None,
     """Run the API server (identity, image) on one port."""
     import uvicorn
 
+    from ..api.allocator import tune_allocator
     from ..api.app import create_app
     from ..api.observability import setup_logging
 
@@ -30,6 +31,7 @@ def serve(config: ConfigOpt = None,
         settings = settings.model_copy(
             update={"server": settings.server.model_copy(update=overrides)})
     setup_logging(log_level)
+    tune_allocator()
     identity.first_start(settings)
     console.print(f"cowcloud serving on [bold]{settings.server.url}[/bold]; "
                   f"data in [bold]{settings.server.data_dir}[/bold], "
