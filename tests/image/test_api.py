@@ -22,6 +22,14 @@ def test_version_discovery(srv: RunningServer) -> None:
     assert len(current) == 1 and current[0]["id"].startswith("v2.")
     assert current[0]["links"][0]["href"] == f"{srv.url}/image/v2/"
     assert httpx.get(f"{srv.url}/image/versions").status_code == 200
+    assert httpx.get(f"{srv.url}/image/v2/").status_code == 300  # the advertised href
+
+
+def test_trailing_slash_is_an_empty_id_not_a_redirect(admin: Api) -> None:
+    """tempest's test_get/delete_image_null_id: Glance answers 404, not a 307 to the list."""
+    for method in ("GET", "DELETE"):
+        resp = admin.request(method, "/v2/images/")
+        assert resp.status_code == 404, (method, resp.status_code, resp.headers)
 
 
 def test_discovery_and_schemas(admin: Api, alice) -> None:

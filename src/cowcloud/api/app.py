@@ -26,7 +26,10 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="cowcloud", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No trailing-slash redirects: Glance and Keystone answer `GET /v2/images/` with 404, and a
+    # 307 to the collection would turn a DELETE of an empty id into a listing's 405.
+    app = FastAPI(title="cowcloud", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  redirect_slashes=False)
     app.state.runtime = runtime
     install_error_handlers(app)
     install_observability(app)

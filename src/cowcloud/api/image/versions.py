@@ -25,6 +25,13 @@ async def root(request: Request) -> JSONResponse:
     return JSONResponse({"versions": versions(request)}, status_code=300)
 
 
+@router.get("/image/v2", include_in_schema=False)
+@router.get("/image/v2/", include_in_schema=False)
+async def v2_root(request: Request) -> JSONResponse:
+    """The advertised href itself; keystoneauth may fetch it when a catalog names it."""
+    return JSONResponse({"versions": versions(request)}, status_code=300)
+
+
 @router.get("/image/versions", include_in_schema=False)
 async def explicit(request: Request) -> JSONResponse:
     return JSONResponse({"versions": versions(request)})
