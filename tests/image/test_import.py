@@ -51,10 +51,15 @@ def test_glance_direct(admin: Api, settings: Settings) -> None:
     assert leftovers(settings, iid) == {"central": [f"{iid}.stage"]}  # staged in Ceph
     assert admin.put(f"/v2/images/{iid}/stage", content=data, headers={
         "Content-Type": "application/octet-stream"}).status_code == 409
-    assert _import(admin, iid, "glance-direct", stores=["dcn0", "edge"]) == 202
+    req = {"method": {"name": "glance-direct"}, "stores": ["dcn0", "edge"]}
+    resp = admin.post(f"/v2/images/{iid}/import", json=req)
+    assert resp.status_code == 202
     tasks = admin.wait_tasks(iid)
     assert tasks[0]["status"] == "success", tasks
     assert tasks[0]["type"] == "api_image_import"
+    # the task names the request that made it, and keeps that request as sent (tempest checks)
+    assert tasks[0]["request_id"] == resp.headers["x-openstack-request-id"]
+    assert tasks[0]["input"]["import_req"] == req
     image = admin.image(iid)
     assert image["status"] == "active" and sorted(image["stores"].split(",")) == ["dcn0", "edge"]
     assert image["checksum"] == md5(data) and image["os_hash_value"] == sha512(data)

@@ -9,12 +9,15 @@ was called (the ServiceError handler of api.errors renders it, with Keystone's W
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import Request
 
 from ..services.authn import TokenInfo
 from ..services.context import RequestContext
 from ..services.errors import AuthenticationFailed
 from ..services.runtime import Runtime
+from .observability import request_id as current_request_id
 
 AUTH_HEADER = "X-Auth-Token"
 
@@ -44,4 +47,4 @@ def get_token(request: Request) -> TokenInfo:
 
 
 def get_context(request: Request) -> RequestContext:
-    return get_token(request).context()
+    return replace(get_token(request).context(), request_id=current_request_id.get())

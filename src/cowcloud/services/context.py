@@ -14,6 +14,7 @@ class RequestContext:
     domain_id: str | None  # the scoped domain, for domain-scoped tokens
     roles: tuple[str, ...] = field(default_factory=tuple)
     audit_id: str = ""
+    request_id: str = ""  # the X-Openstack-Request-Id of the request, kept by what outlives it
 
     @property
     def is_admin(self) -> bool:

@@ -27,6 +27,9 @@ METHODS = ("glance-direct", "web-download", "copy-image")
 TASK_KIND = "api_image_import"
 
 
+IMPORT_REQ_KEYS = ("method", "stores", "all_stores", "all_stores_must_succeed")
+
+
 def _parse(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Invalid("Body expected in request.")
@@ -128,7 +131,8 @@ def _queue(s: Session, env: Env, ctx: RequestContext, image_id: str, body: dict[
     task = env.tasks.add(s, TASK_KIND, owner=image.owner, resource_id=image.id, input={
         "image_id": image.id, "method": body["method"], "stores": stores,
         "all_stores_must_succeed": body.get("all_stores_must_succeed", True),
-        "user_id": ctx.user_id, "request_id": None})
+        "user_id": ctx.user_id, "request_id": ctx.request_id or None,
+        "import_req": {k: body[k] for k in IMPORT_REQ_KEYS if k in body}})
     set_prop(image, IMPORT_TASK, task.id)
     return task.id
 

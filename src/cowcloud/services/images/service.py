@@ -173,8 +173,9 @@ def task_view(t: TaskRecord) -> dict[str, Any]:
         "image_id": inp.get("image_id"), "user_id": inp.get("user_id"),
         "request_id": inp.get("request_id"),
         "input": {"image_id": inp.get("image_id"), "backend": inp.get("stores"),
-                  "import_req": {"method": inp.get("method"), "stores": inp.get("stores"),
-                                 "all_stores_must_succeed": inp.get("all_stores_must_succeed")}},
+                  "import_req": inp.get("import_req") or {  # tasks queued before it was kept
+                      "method": inp.get("method"), "stores": inp.get("stores"),
+                      "all_stores_must_succeed": inp.get("all_stores_must_succeed")}},
         "result": t.result or None, "message": t.message,
         "progress": t.state.get("progress", {}),
         "created_at": isotime(t.created_at), "updated_at": isotime(t.updated_at),
