@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -75,3 +76,60 @@ def test_application_credentials_are_their_users(srv: RunningServer, make_member
     assert [c.id for c in admin.identity.application_credentials(user=owner.user_id)] == [cred.id]
     with pytest.raises(sdk_exc.ForbiddenException):  # not even admin creates one for another
         admin.identity.create_application_credential(user=owner.user_id, name="theirs")
+
+
+def test_expires_at_comes_back_as_sent(srv: RunningServer, http: httpx.Client,
+                                       make_member: Any) -> None:
+    """Keystone renders expires_at as naive UTC with microseconds (api-ref: "...:59.000000"),
+    so tempest's utcnow().isoformat() comes back equal; a zoned time comes back in UTC."""
+    member: Member = make_member()
+    token = issue(http, member.password_auth()).headers["X-Subject-Token"]
+    auth = {"X-Auth-Token": token}
+    url = f"/identity/v3/users/{member.user_id}/application_credentials"
+    naive = (datetime.now(timezone.utc) + timedelta(days=3)).replace(tzinfo=None).isoformat()
+    assert "." in naive  # microseconds, as tempest sends them
+    for name, sent, shown in (("naive", naive, naive),
+                              ("zoned", "2100-01-02T03:04:05+02:00", "2100-01-02T01:04:05.000000"),
+                              ("zulu", "2100-01-02T03:04:05Z", "2100-01-02T03:04:05.000000")):
+        made = http.post(url, headers=auth, json={"application_credential": {
+            "name": name, "expires_at": sent}})
+        assert made.status_code == 201, made.text
+        cred = made.json()["application_credential"]
+        assert cred["expires_at"] == shown
+        got = http.get(f"{url}/{cred['id']}", headers=auth).json()["application_credential"]
+        assert got["expires_at"] == shown
+    listed = http.get(url, headers=auth).json()["application_credentials"]
+    assert {c["name"]: c["expires_at"] for c in listed}["naive"] == naive
+    never = http.post(url, headers=auth, json={"application_credential": {"name": "forever"}})
+    assert never.json()["application_credential"]["expires_at"] is None
+
+
+def test_access_rules_are_refused_not_dropped(srv: RunningServer, http: httpx.Client,
+                                              admin_token: str, make_member: Any) -> None:
+    """A credential asked to be limited to some calls must not be made an unlimited one."""
+    member: Member = make_member()
+    other: Member = make_member()
+    token = issue(http, member.password_auth()).headers["X-Subject-Token"]
+    auth = {"X-Auth-Token": token}
+    url = f"/identity/v3/users/{member.user_id}/application_credentials"
+    rules = [{"service": "image", "method": "GET", "path": "/v2/images"}]
+    for value in (rules, "GET /v2/images", {"service": "image"}):
+        refused = http.post(url, headers=auth, json={"application_credential": {
+            "name": "limited", "access_rules": value}})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == 400
+    assert "access rules are not supported" in http.post(url, headers=auth, json={
+        "application_credential": {"name": "limited", "access_rules": rules},
+    }).json()["error"]["message"]
+    assert http.get(url, headers=auth).json()["application_credentials"] == []
+    made = http.post(url, headers=auth, json={"application_credential": {
+        "name": "plain", "access_rules": []}})
+    assert made.status_code == 201 and made.json()["application_credential"][
+        "access_rules"] == []
+
+    rules_url = f"/identity/v3/users/{member.user_id}/access_rules"
+    listed = http.get(rules_url, headers=auth)
+    assert listed.status_code == 200 and listed.json()["access_rules"] == []
+    assert http.get(rules_url, headers={"X-Auth-Token": admin_token}).status_code == 200
+    other_token = issue(http, other.password_auth()).headers["X-Subject-Token"]
+    assert http.get(rules_url, headers={"X-Auth-Token": other_token}).status_code == 403

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from server import VENV_BIN, openstack_json
+from server import VENV_BIN, openstack_json, run_server
 
 from cowcloud.config import load
 
-from .conftest import connect
+from .conftest import admin_body, connect
 
 
 def cowcloud(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -129,3 +129,21 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"cowcloud serve did not come up (exit {server.poll()})")
+
+
+def test_clouds_yaml_names_the_default_domain_as_it_is_now(home: Path) -> None:
+    """Keystone lets the default domain be renamed: the entry `cowcloud init` and `serve` write
+    must name it as it is then, or the admin's login stops working."""
+    cowcloud(home, "init")
+    with run_server(home / "data") as srv, httpx.Client(base_url=srv.url) as http:
+        token = http.post("/identity/v3/auth/tokens", json=admin_body(srv)).headers[
+            "X-Subject-Token"]
+        renamed = http.patch("/identity/v3/domains/default", headers={"X-Auth-Token": token},
+                             json={"domain": {"name": "Main"}})
+        assert renamed.status_code == 200 and renamed.json()["domain"]["name"] == "Main"
+        clouds = srv.write_clouds_yaml(home / "test-clouds.yaml", main={**srv.cloud(), "auth": {
+            **srv.cloud()["auth"], "user_domain_name": "Main", "project_domain_name": "Main"}})
+        assert openstack_json(clouds, "token", "issue", cloud="main")["project_id"]
+    cowcloud(home, "init")
+    auth = clouds_of(home)["cowcloud"]["auth"]
+    assert (auth["user_domain_name"], auth["project_domain_name"]) == ("Main", "Main")

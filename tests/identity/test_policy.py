@@ -21,6 +21,9 @@ READER = ctx("reader", "p-m", "reader")
 OTHER = ctx("other", "p-o", "member", "reader")
 UNSCOPED = ctx("nobody", None)
 DOMAIN_READER = ctx("dom", None, "reader", domain="d1")
+IN_D1 = RequestContext(user_id="u-in-d1", user_name="in-d1", project_id="p-d1",
+                       project_name="p-d1", domain_id=None, roles=("reader",),
+                       project_domain_id="d1")
 
 OWN = {"owner": "p-m", "visibility": "private", "members": []}
 FOREIGN = {"owner": "p-o", "visibility": "private", "members": []}
@@ -44,6 +47,10 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("identity:list_roles", READER, {}, False),
     ("identity:get_role", MEMBER, {}, False),
     ("identity:create_role", MEMBER, {}, False),
+    ("identity:update_role", ADMIN, {}, True),
+    ("identity:update_role", MEMBER, {}, False),
+    ("identity:delete_role", ADMIN, {}, True),
+    ("identity:delete_role", MEMBER, {}, False),
     ("identity:list_role_assignments", ADMIN, {}, True),
     ("identity:list_role_assignments", MEMBER, {}, False),
     ("identity:create_grant", ADMIN, {"project_id": "p-m"}, True),
@@ -53,6 +60,12 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("identity:list_grants", ADMIN, {"project_id": "p-m"}, True),
     ("identity:list_domains", ADMIN, {}, True),
     ("identity:list_domains", MEMBER, {}, False),
+    ("identity:create_domain", ADMIN, {}, True),
+    ("identity:create_domain", DOMAIN_READER, {}, False),
+    ("identity:update_domain", ADMIN, {"domain_id": "d1"}, True),
+    ("identity:update_domain", DOMAIN_READER, {"domain_id": "d1"}, False),
+    ("identity:delete_domain", ADMIN, {"domain_id": "d1"}, True),
+    ("identity:delete_domain", IN_D1, {"domain_id": "d1"}, False),
     ("identity:list_services", ADMIN, {}, True),
     ("identity:get_service", MEMBER, {}, False),
     ("identity:list_endpoints", MEMBER, {}, False),
@@ -71,6 +84,9 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("identity:get_domain", DOMAIN_READER, {"domain_id": "d1"}, True),
     ("identity:get_domain", DOMAIN_READER, {"domain_id": "d2"}, False),
     ("identity:get_domain", ADMIN, {"domain_id": "d2"}, True),
+    ("identity:get_domain", IN_D1, {"domain_id": "d1"}, True),  # its project's domain
+    ("identity:get_domain", IN_D1, {"domain_id": "d2"}, False),
+    ("identity:get_domain", UNSCOPED, {"domain_id": "d1"}, False),
     ("identity:validate_token", MEMBER, {"user_id": "u-member"}, True),
     ("identity:validate_token", MEMBER, {"user_id": "u-other"}, False),
     ("identity:validate_token", ADMIN, {"user_id": "u-other"}, True),
@@ -88,6 +104,9 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("identity:list_application_credentials", OTHER, {"user_id": "u-member"}, False),
     ("identity:get_application_credential", MEMBER, {"user_id": "u-member"}, True),
     ("identity:delete_application_credential", OTHER, {"user_id": "u-member"}, False),
+    ("identity:list_access_rules", MEMBER, {"user_id": "u-member"}, True),
+    ("identity:list_access_rules", ADMIN, {"user_id": "u-member"}, True),
+    ("identity:list_access_rules", OTHER, {"user_id": "u-member"}, False),
     # image: seeing
     ("image:get_images", READER, {}, True),
     ("image:get_images", UNSCOPED, {}, False),
@@ -150,6 +169,8 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("image:info_stores_detail", MEMBER, {}, False),
     ("image:get_task", ADMIN, {}, True),
     ("image:get_tasks", MEMBER, {}, False),
+    ("image:add_task", ADMIN, {}, True),
+    ("image:add_task", MEMBER, {}, False),
 ]
 
 

@@ -106,3 +106,58 @@ def test_role_assignments_and_grants(admin: Connection, http: httpx.Client, admi
                                                roles["reader"])
     body = validate(http, admin_token, token).json()["token"]
     assert [r["name"] for r in body["roles"]] == ["reader"]
+
+
+def test_project_member_reads_its_projects_domain(http: httpx.Client, admin_token: str,
+                                                  make_member: Any) -> None:
+    """Keystone's get_domain: also token.project.domain.id == the domain's id."""
+    member: Member = make_member("reader")
+    token = issue(http, member.password_auth()).headers["X-Subject-Token"]
+    shown = http.get("/identity/v3/domains/default", headers={"X-Auth-Token": token})
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["domain"]["id"] == "default"
+    other = http.post("/identity/v3/domains", headers={"X-Auth-Token": admin_token},
+                      json={"domain": {"name": unique("dom")}})
+    assert other.status_code == 201, other.text
+    other_id = other.json()["domain"]["id"]
+    for domain_id in (other_id, "no-such-domain"):
+        refused = http.get(f"/identity/v3/domains/{domain_id}", headers={"X-Auth-Token": token})
+        assert refused.status_code == 403, refused.text
+    unscoped = issue(http, member.password_auth("unscoped")).headers["X-Subject-Token"]
+    assert http.get("/identity/v3/domains/default",
+                    headers={"X-Auth-Token": unscoped}).status_code == 403
+    drop_domain(http, admin_token, other_id)
+
+
+def drop_domain(http: httpx.Client, admin_token: str, domain_id: str) -> None:
+    """Disable and delete a domain a test made (others list the domains)."""
+    url, auth = f"/identity/v3/domains/{domain_id}", {"X-Auth-Token": admin_token}
+    assert http.patch(url, headers=auth, json={"domain": {"enabled": False}}).status_code == 200
+    assert http.delete(url, headers=auth).status_code == 204
+
+
+@pytest.mark.parametrize(("kind", "limit"), [("projects", 64), ("domains", 64), ("users", 255),
+                                             ("roles", 255)])
+def test_name_length_limits(http: httpx.Client, admin_token: str, kind: str,
+                            limit: int) -> None:
+    """Keystone's schemas: project and domain names 1..64 characters, user and role names 255."""
+    key, auth = kind[:-1], {"X-Auth-Token": admin_token}
+    url = f"/identity/v3/{kind}"
+    too_long = http.post(url, headers=auth, json={key: {"name": "n" + "x" * limit}})
+    assert too_long.status_code == 400, too_long.text
+    assert too_long.json()["error"]["code"] == 400
+    assert f"1 to {limit} characters" in too_long.json()["error"]["message"]
+    for blank in ("", "   "):
+        assert http.post(url, headers=auth, json={key: {"name": blank}}).status_code == 400
+    name = unique("n")
+    made = http.post(url, headers=auth, json={key: {"name": name + "x" * (limit - len(name))}})
+    assert made.status_code == 201, made.text
+    thing = f"{url}/{made.json()[key]['id']}"
+    for bad in ("x" * (limit + 1), "", None, 5):
+        renamed = http.patch(thing, headers=auth, json={key: {"name": bad}})
+        assert renamed.status_code == 400, (bad, renamed.text)
+    assert http.get(thing, headers=auth).json()[key]["name"].startswith(name)
+    if kind == "domains":
+        drop_domain(http, admin_token, made.json()[key]["id"])
+    elif kind == "roles":
+        assert http.delete(thing, headers=auth).status_code == 204

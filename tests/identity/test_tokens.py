@@ -205,3 +205,29 @@ def test_tokens_survive_a_restart(tmp_path: Path) -> None:
     assert [stat.S_IMODE(p.stat().st_mode) for p in keys.iterdir()] == [0o600]
     with run_server(tmp_path) as second, httpx.Client(base_url=second.url) as http:
         assert validate(http, token, token).status_code == 200
+
+
+def test_invalid_subject_token_is_404_before_the_policy(http: httpx.Client, admin_token: str,
+                                                         make_member: Any) -> None:
+    """Keystone validates the X-Subject-Token before enforcing the rule (whose target is that
+    token's user): a revoked or garbled one is TokenNotFound for its own user too, not 403."""
+    member: Member = make_member()
+    caller = issue(http, member.password_auth()).headers["X-Subject-Token"]
+    revoked = issue(http, member.password_auth()).headers["X-Subject-Token"]
+    url = "/identity/v3/auth/tokens"
+    assert http.delete(url, headers={"X-Auth-Token": caller,
+                                     "X-Subject-Token": revoked}).status_code == 204
+    for who in (caller, admin_token):
+        for subject in (revoked, "garbage"):
+            headers = {"X-Auth-Token": who, "X-Subject-Token": subject}
+            shown = http.get(url, headers=headers)
+            assert shown.status_code == 404, shown.text
+            assert shown.json()["error"]["code"] == 404
+            assert shown.json()["error"]["title"] == "Not Found"
+            assert shown.json()["error"]["message"].startswith("Could not find token: ")
+            assert http.head(url, headers=headers).status_code == 404
+            assert http.delete(url, headers=headers).status_code == 404
+    # a valid token of someone else is still refused by the rule
+    other = issue(http, make_member().password_auth()).headers["X-Subject-Token"]
+    assert validate(http, caller, other).status_code == 403
+    assert validate(http, caller, caller).status_code == 200

@@ -55,7 +55,8 @@ class TokenInfo:
             project_id=self.project.id if self.project else None,
             project_name=self.project.name if self.project else None,
             domain_id=self.domain.id if self.domain else None,
-            roles=tuple(r.name for r in self.roles), audit_id=self.payload.audit_id)
+            roles=tuple(r.name for r in self.roles), audit_id=self.payload.audit_id,
+            project_domain_id=self.project.domain_id if self.project else None)
 
 
 class Authenticator:

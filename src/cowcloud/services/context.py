@@ -14,6 +14,8 @@ class RequestContext:
     domain_id: str | None  # the scoped domain, for domain-scoped tokens
     roles: tuple[str, ...] = field(default_factory=tuple)
     audit_id: str = ""
+    # the scoped project's domain (Keystone's token.project.domain.id: its members may read it)
+    project_domain_id: str | None = None
     request_id: str = ""  # the X-Openstack-Request-Id of the request, kept by what outlives it
 
     @property

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db import Database
 from ..db.models import Base, Domain, Project, Role, RoleAssignment, User, utcnow
-from .errors import AuthenticationFailed, Conflict, Invalid, NotFound
+from .errors import AuthenticationFailed, Conflict, Denied, Invalid, NotFound
 from .passwords import hash_secret, random_secret, verify_secret
 
 
@@ -97,6 +97,43 @@ class Identity:
     def get_domain(self, domain_id: str) -> Domain:
         with self.db.session() as s:
             return _get(s, Domain, domain_id, "domain")
+
+    def create_domain(self, name: str, description: str = "", enabled: bool = True) -> Domain:
+        with _unique("domain", name), self.db.session() as s:
+            domain = Domain(name=name, description=description, enabled=enabled)
+            s.add(domain)
+            s.flush()
+            return domain
+
+    def update_domain(self, domain_id: str, changes: dict[str, Any]) -> Domain:
+        if domain_id == DEFAULT_DOMAIN_ID and changes.get("enabled") is False:
+            # the admin user lives there: disabling it ends every admin token, and no API call
+            # could enable it again (Keystone allows it; its bootstrap is how you get back in)
+            raise Denied("Cannot disable the default domain: it holds the admin user.")
+        with _unique("domain", changes.get("name", "")), self.db.session() as s:
+            domain = _get(s, Domain, domain_id, "domain")
+            for key in ("name", "description", "enabled"):
+                if key in changes:
+                    setattr(domain, key, changes[key])
+            return domain
+
+    def delete_domain(self, domain_id: str) -> None:
+        """Keystone's delete: only a disabled domain, and with it its projects and users, their
+        role assignments and application credentials (the foreign keys cascade to those)."""
+        with self.db.session() as s:
+            domain = _get(s, Domain, domain_id, "domain")
+            if domain.id == DEFAULT_DOMAIN_ID:  # the bootstrap's, holding the admin
+                raise Denied("Cannot delete the default domain.")
+            if domain.enabled:  # Keystone's guard against a slip, in Keystone's words
+                raise Denied("Cannot delete a domain that is enabled, please disable it first.")
+            projects = select(Project.id).where(Project.domain_id == domain_id)
+            s.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
+                                                   RoleAssignment.target_id.in_(projects)))
+            s.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "domain",
+                                                   RoleAssignment.target_id == domain_id))
+            s.execute(delete(User).where(User.domain_id == domain_id))
+            s.execute(delete(Project).where(Project.domain_id == domain_id))
+            s.delete(domain)
 
     @staticmethod
     def find_domain(s: Session, ref: dict[str, Any]) -> Domain | None:
@@ -209,6 +246,31 @@ class Identity:
             s.add(role)
             s.flush()
             return role
+
+    @staticmethod
+    def _mutable(role: Role, action: str) -> None:
+        """The built-in roles are what Keystone's bootstrap makes immutable: the policy and the
+        implied roles name them. Here they stay so (there is no option to unset)."""
+        if role.name in BUILTIN_ROLES:
+            raise Denied(f"Unable to {action} immutable role resource: `{role.id}`. The roles "
+                         f"{', '.join(BUILTIN_ROLES)} are immutable.")
+
+    def update_role(self, role_id: str, changes: dict[str, Any]) -> Role:
+        with _unique("role", changes.get("name", "")), self.db.session() as s:
+            role = _get(s, Role, role_id, "role")
+            self._mutable(role, "update")
+            for key in ("name", "description"):
+                if key in changes:
+                    setattr(role, key, changes[key])
+            return role
+
+    def delete_role(self, role_id: str) -> None:
+        """The role and every assignment of it; tokens lose it at their next validation."""
+        with self.db.session() as s:
+            role = _get(s, Role, role_id, "role")
+            self._mutable(role, "delete")
+            s.execute(delete(RoleAssignment).where(RoleAssignment.role_id == role_id))
+            s.delete(role)
 
     def _target(self, s: Session, target_type: str, target_id: str) -> Project | Domain:
         if target_type == "project":
@@ -339,9 +401,12 @@ def bootstrap(db: Database, settings: Settings,
     password_file = settings.server.data_dir / ADMIN_PASSWORD_FILE
     source = f"${ENV_ADMIN_PASSWORD}" if admin_password else str(password_file)
     with db.session() as s:
-        if s.get(Domain, DEFAULT_DOMAIN_ID) is None:
-            s.add(Domain(id=DEFAULT_DOMAIN_ID, name=DEFAULT_DOMAIN_NAME,
-                         description="The default domain"))
+        domain = s.get(Domain, DEFAULT_DOMAIN_ID)
+        if domain is None:
+            domain = Domain(id=DEFAULT_DOMAIN_ID, name=DEFAULT_DOMAIN_NAME,
+                            description="The default domain")
+            s.add(domain)
+        domain_name = domain.name  # renamed through the API perhaps: clouds.yaml names it
         roles = {r.name: r for r in s.scalars(select(Role).where(Role.name.in_(BUILTIN_ROLES)))}
         for name in BUILTIN_ROLES:
             if name not in roles:
@@ -371,5 +436,5 @@ def bootstrap(db: Database, settings: Settings,
         if Identity._grant(s, user.id, "project", project.id, roles[ADMIN].id) is None:
             s.add(RoleAssignment(user_id=user.id, target_type="project", target_id=project.id,
                                  role_id=roles[ADMIN].id))
-    return BootstrapResult(user=ADMIN, project=ADMIN, domain=DEFAULT_DOMAIN_NAME,
+    return BootstrapResult(user=ADMIN, project=ADMIN, domain=domain_name,
                            password=password, password_source=source)

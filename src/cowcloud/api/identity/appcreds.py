@@ -1,4 +1,5 @@
-"""Keystone v3 application credentials, under /v3/users/{user_id}/application_credentials."""
+"""Keystone v3 application credentials, under /v3/users/{user_id}/application_credentials, and
+the (always empty) /v3/users/{user_id}/access_rules."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from ...services.runtime import Runtime
 from ..auth import get_runtime, get_token
 from .views import app_cred_view, collection, section
 
-router = APIRouter(prefix="/v3/users/{user_id}/application_credentials")
+router = APIRouter(prefix="/v3/users/{user_id}")
 Rt = Depends(get_runtime)
 Caller = Depends(get_token)
 
 
-@router.post("", status_code=201)
+@router.post("/application_credentials", status_code=201)
 def create_app_cred(request: Request, user_id: str, body: Any = Body(...), rt: Runtime = Rt,
                     caller: TokenInfo = Caller) -> dict[str, Any]:
     enforce(caller.context(), "identity:create_application_credential", {"user_id": user_id})
@@ -41,13 +42,20 @@ def create_app_cred(request: Request, user_id: str, body: Any = Body(...), rt: R
     unrestricted = part.get("unrestricted", False)
     if not isinstance(unrestricted, bool):
         raise Invalid("application_credential.unrestricted: true or false")
+    access_rules = part.get("access_rules")
+    if access_rules is not None and not isinstance(access_rules, list):
+        raise Invalid("application_credential.access_rules: a list")
+    if access_rules:
+        # nothing here would enforce them: a credential asked to be limited to some calls must
+        # not be made able to make them all
+        raise Invalid("Application credential access rules are not supported.")
     cred, secret, delegated = rt.appcreds.create(
         user_id, caller.project.id, caller.roles, name=name, description=description or "",
         secret=secret, expires_at=part.get("expires_at"), roles=roles, unrestricted=unrestricted)
     return {"application_credential": app_cred_view(request, cred, delegated, secret)}
 
 
-@router.get("")
+@router.get("/application_credentials")
 def list_app_creds(request: Request, user_id: str, name: str | None = None, rt: Runtime = Rt,
                    caller: TokenInfo = Caller) -> dict[str, Any]:
     enforce(caller.context(), "identity:list_application_credentials", {"user_id": user_id})
@@ -56,7 +64,7 @@ def list_app_creds(request: Request, user_id: str, name: str | None = None, rt: 
                       [app_cred_view(request, c, roles) for c, roles in creds])
 
 
-@router.get("/{cred_id}")
+@router.get("/application_credentials/{cred_id}")
 def get_app_cred(request: Request, user_id: str, cred_id: str, rt: Runtime = Rt,
                  caller: TokenInfo = Caller) -> dict[str, Any]:
     enforce(caller.context(), "identity:get_application_credential", {"user_id": user_id})
@@ -64,7 +72,7 @@ def get_app_cred(request: Request, user_id: str, cred_id: str, rt: Runtime = Rt,
     return {"application_credential": app_cred_view(request, cred, roles)}
 
 
-@router.delete("/{cred_id}", status_code=204)
+@router.delete("/application_credentials/{cred_id}", status_code=204)
 def delete_app_cred(user_id: str, cred_id: str, rt: Runtime = Rt,
                     caller: TokenInfo = Caller) -> Response:
     enforce(caller.context(), "identity:delete_application_credential", {"user_id": user_id})
@@ -72,3 +80,12 @@ def delete_app_cred(user_id: str, cred_id: str, rt: Runtime = Rt,
         raise Denied("A restricted application credential cannot delete one.")
     rt.appcreds.delete(user_id, cred_id)
     return Response(status_code=204)
+
+
+@router.get("/access_rules")
+def list_access_rules(request: Request, user_id: str, rt: Runtime = Rt,
+                      caller: TokenInfo = Caller) -> dict[str, Any]:
+    """No credential here has access rules (creating one with rules is refused), so none exist."""
+    enforce(caller.context(), "identity:list_access_rules", {"user_id": user_id})
+    rt.identity.get_user(user_id)
+    return collection(request, "access_rules", [])

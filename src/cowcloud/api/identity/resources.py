@@ -28,6 +28,8 @@ router = APIRouter(prefix="/v3")
 T = TypeVar("T")
 Rt = Depends(get_runtime)
 Ctx = Depends(get_context)
+# Keystone's schemas: project and domain names up to 64 characters, user and role names 255
+SHORT_NAME, LONG_NAME = 64, 255
 
 
 def fetch_enforced(ctx: RequestContext, rule: str, fetch: Callable[[], T],
@@ -43,23 +45,29 @@ def fetch_enforced(ctx: RequestContext, rule: str, fetch: Callable[[], T],
     return found
 
 
-def _name(part: dict[str, Any], what: str) -> str:
+def _name(part: dict[str, Any], what: str, limit: int = LONG_NAME) -> str:
     name = part.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255 or "\x00" in name:
-        raise Invalid(f"{what}.name is required")
+    if not isinstance(name, str) or not name.strip() or len(name) > limit or "\x00" in name:
+        raise Invalid(f"Invalid input for field '{what}.name': a string of 1 to {limit} "
+                      f"characters, not only blanks, is required.")
     return name
 
 
-def _changes(part: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+def _changes(part: dict[str, Any], allowed: tuple[str, ...], what: str,
+             name_limit: int = LONG_NAME) -> dict[str, Any]:
     """The fields asked for, each of its type (400 otherwise, never a 500 at the database)."""
     out = {k: v for k, v in part.items() if k in allowed}
     for key, value in out.items():
         if key == "enabled":
             if not isinstance(value, bool):
                 raise Invalid(f"{key}: true or false")
+        elif key == "name":
+            _name(part, what, name_limit)
         elif value is not None and (not isinstance(value, str) or "\x00" in value
                                     or (key != "description" and len(value) > 255)):
             raise Invalid(f"{key}: a string")
+    if "description" in out and out["description"] is None:
+        out["description"] = ""  # Keystone takes null for no description
     return out
 
 
@@ -73,12 +81,40 @@ def list_domains(request: Request, name: str | None = None, enabled: str | None 
     return collection(request, "domains", [domain_view(request, d) for d in domains])
 
 
+@router.post("/domains", status_code=201)
+def create_domain(request: Request, body: Any = Body(...), rt: Runtime = Rt,
+                  ctx: RequestContext = Ctx) -> dict[str, Any]:
+    enforce(ctx, "identity:create_domain")
+    part = section(body, "domain")
+    fields = _changes(part, ("description", "enabled"), "domain")
+    domain = rt.identity.create_domain(_name(part, "domain", SHORT_NAME),
+                                       fields.get("description") or "",
+                                       fields.get("enabled", True))
+    return {"domain": domain_view(request, domain)}
+
+
 @router.get("/domains/{domain_id}")
 def get_domain(request: Request, domain_id: str, rt: Runtime = Rt,
                ctx: RequestContext = Ctx) -> dict[str, Any]:
     domain = fetch_enforced(ctx, "identity:get_domain", lambda: rt.identity.get_domain(domain_id),
                             lambda d: {"domain_id": d.id})
     return {"domain": domain_view(request, domain)}
+
+
+@router.patch("/domains/{domain_id}")
+def update_domain(request: Request, domain_id: str, body: Any = Body(...), rt: Runtime = Rt,
+                  ctx: RequestContext = Ctx) -> dict[str, Any]:
+    enforce(ctx, "identity:update_domain", {"domain_id": domain_id})
+    changes = _changes(section(body, "domain"), ("name", "description", "enabled"), "domain",
+                       SHORT_NAME)
+    return {"domain": domain_view(request, rt.identity.update_domain(domain_id, changes))}
+
+
+@router.delete("/domains/{domain_id}", status_code=204)
+def delete_domain(domain_id: str, rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
+    enforce(ctx, "identity:delete_domain", {"domain_id": domain_id})
+    rt.identity.delete_domain(domain_id)
+    return Response(status_code=204)
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -100,8 +136,8 @@ def create_project(request: Request, body: Any = Body(...), rt: Runtime = Rt,
     domain_id = part.get("domain_id") or ctx.domain_id or DEFAULT_DOMAIN_ID
     if part.get("is_domain") or part.get("parent_id") not in (None, domain_id):
         raise Invalid("project hierarchies and projects acting as domains are not supported")
-    fields = _changes(part, ("description", "enabled", "domain_id"))
-    project = rt.identity.create_project(_name(part, "project"), domain_id,
+    fields = _changes(part, ("description", "enabled", "domain_id"), "project")
+    project = rt.identity.create_project(_name(part, "project", SHORT_NAME), domain_id,
                                          fields.get("description") or "",
                                          fields.get("enabled", True))
     return {"project": project_view(request, project)}
@@ -120,7 +156,8 @@ def get_project(request: Request, project_id: str, rt: Runtime = Rt,
 def update_project(request: Request, project_id: str, body: Any = Body(...), rt: Runtime = Rt,
                    ctx: RequestContext = Ctx) -> dict[str, Any]:
     enforce(ctx, "identity:update_project", {"project_id": project_id})
-    changes = _changes(section(body, "project"), ("name", "description", "enabled"))
+    changes = _changes(section(body, "project"), ("name", "description", "enabled"), "project",
+                       SHORT_NAME)
     return {"project": project_view(request, rt.identity.update_project(project_id, changes))}
 
 
@@ -150,8 +187,8 @@ def create_user(request: Request, body: Any = Body(...), rt: Runtime = Rt,
                 ctx: RequestContext = Ctx) -> dict[str, Any]:
     enforce(ctx, "identity:create_user")
     part = section(body, "user")
-    fields = _changes(part, USER_FIELDS[1:])
-    _changes(part, ("domain_id",))
+    fields = _changes(part, USER_FIELDS[1:], "user")
+    _changes(part, ("domain_id",), "user")
     user = rt.identity.create_user(_name(part, "user"),
                                    part.get("domain_id") or ctx.domain_id or DEFAULT_DOMAIN_ID,
                                    **fields)
@@ -170,7 +207,7 @@ def get_user(request: Request, user_id: str, rt: Runtime = Rt,
 def update_user(request: Request, user_id: str, body: Any = Body(...), rt: Runtime = Rt,
                 ctx: RequestContext = Ctx) -> dict[str, Any]:
     enforce(ctx, "identity:update_user", {"user_id": user_id})
-    changes = _changes(section(body, "user"), USER_FIELDS)
+    changes = _changes(section(body, "user"), USER_FIELDS, "user")
     return {"user": user_view(request, rt.identity.update_user(user_id, changes))}
 
 
@@ -217,7 +254,8 @@ def create_role(request: Request, body: Any = Body(...), rt: Runtime = Rt,
                 ctx: RequestContext = Ctx) -> dict[str, Any]:
     enforce(ctx, "identity:create_role")
     part = section(body, "role")
-    role = rt.identity.create_role(_name(part, "role"), part.get("description") or "")
+    fields = _changes(part, ("description",), "role")
+    role = rt.identity.create_role(_name(part, "role"), fields.get("description") or "")
     return {"role": role_view(request, role)}
 
 
@@ -226,6 +264,21 @@ def get_role(request: Request, role_id: str, rt: Runtime = Rt,
              ctx: RequestContext = Ctx) -> dict[str, Any]:
     enforce(ctx, "identity:get_role")
     return {"role": role_view(request, rt.identity.get_role(role_id))}
+
+
+@router.patch("/roles/{role_id}")
+def update_role(request: Request, role_id: str, body: Any = Body(...), rt: Runtime = Rt,
+                ctx: RequestContext = Ctx) -> dict[str, Any]:
+    enforce(ctx, "identity:update_role")
+    changes = _changes(section(body, "role"), ("name", "description"), "role")
+    return {"role": role_view(request, rt.identity.update_role(role_id, changes))}
+
+
+@router.delete("/roles/{role_id}", status_code=204)
+def delete_role(role_id: str, rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
+    enforce(ctx, "identity:delete_role")
+    rt.identity.delete_role(role_id)
+    return Response(status_code=204)
 
 
 GRANT_TARGETS = {"projects": "project", "domains": "domain"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import Request
@@ -11,7 +11,7 @@ from ...db.models import ApplicationCredential, Domain, Project, Role, User
 from ...services.authn import TokenInfo
 from ...services.catalog import Catalog, CatalogService, Endpoint
 from ...services.errors import Invalid
-from ...services.identity import Assignment
+from ...services.identity import BUILTIN_ROLES, Assignment
 from ..auth import public_url
 
 V3 = "/identity/v3"
@@ -19,6 +19,13 @@ V3 = "/identity/v3"
 
 def isotime(when: datetime | None) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if when else None
+
+
+def naive_utc_time(when: datetime | None) -> str | None:
+    """UTC without a zone suffix, microseconds always: how Keystone renders an application
+    credential's expires_at (api-ref: sent "...:59Z", shown "...:59.000000"). A naive time sent
+    with microseconds (as tempest and openstacksdk send utcnow()) comes back exactly as sent."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") if when else None
 
 
 def v3_url(request: Request, path: str = "") -> str:
@@ -76,8 +83,10 @@ def user_view(request: Request, u: User) -> dict[str, Any]:
 
 
 def role_view(request: Request, r: Role) -> dict[str, Any]:
+    # the built-in roles are immutable, as Keystone's bootstrap makes them, and say so
+    options = {"immutable": True} if r.name in BUILTIN_ROLES else {}
     return {"id": r.id, "name": r.name, "domain_id": None, "description": r.description,
-            "options": {}, "links": self_link(request, f"/roles/{r.id}")}
+            "options": options, "links": self_link(request, f"/roles/{r.id}")}
 
 
 def assignment_view(request: Request, a: Assignment, names: bool) -> dict[str, Any]:
@@ -157,7 +166,7 @@ def app_cred_view(request: Request, cred: ApplicationCredential, roles: list[Rol
         "id": cred.id, "name": cred.name, "description": cred.description,
         "user_id": cred.user_id, "project_id": cred.project_id,
         "roles": [{"id": r.id, "name": r.name, "domain_id": None} for r in roles],
-        "unrestricted": cred.unrestricted, "expires_at": isotime(cred.expires_at),
+        "unrestricted": cred.unrestricted, "expires_at": naive_utc_time(cred.expires_at),
         "access_rules": [],
         "links": self_link(request, f"/users/{cred.user_id}/application_credentials/{cred.id}")}
     if secret is not None:
