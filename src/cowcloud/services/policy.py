@@ -66,6 +66,11 @@ def own_domain(ctx: RequestContext, t: Target) -> bool:
     return ctx.domain_id is not None and t.get("domain_id") == ctx.domain_id
 
 
+def project_domain(ctx: RequestContext, t: Target) -> bool:
+    """The target is the domain of the token's project (Keystone's token.project.domain.id)."""
+    return ctx.project_domain_id is not None and t.get("domain_id") == ctx.project_domain_id
+
+
 def owner(ctx: RequestContext, t: Target) -> bool:
     return ctx.project_id is not None and t.get("owner") == ctx.project_id
 
@@ -111,7 +116,11 @@ RULES: dict[str, Predicate] = {
     "identity:get_auth_domains": authenticated,
     # domains, projects, users, roles, assignments
     "identity:list_domains": admin,
-    "identity:get_domain": any_of(admin, own_domain),
+    # any token scoped to the domain or to one of its projects may read it, as in Keystone
+    "identity:get_domain": any_of(admin, own_domain, project_domain),
+    "identity:create_domain": admin,
+    "identity:update_domain": admin,
+    "identity:delete_domain": admin,
     "identity:list_projects": admin,
     "identity:get_project": any_of(admin, own_project),
     "identity:create_project": admin,
@@ -127,6 +136,8 @@ RULES: dict[str, Predicate] = {
     "identity:list_roles": admin,
     "identity:get_role": admin,
     "identity:create_role": admin,
+    "identity:update_role": admin,
+    "identity:delete_role": admin,
     "identity:list_role_assignments": admin,
     "identity:list_grants": admin,
     "identity:check_grant": admin,
@@ -144,6 +155,7 @@ RULES: dict[str, Predicate] = {
     "identity:list_application_credentials": admin_or_self,
     "identity:get_application_credential": admin_or_self,
     "identity:delete_application_credential": admin_or_self,
+    "identity:list_access_rules": admin_or_self,
     # images (targets: owner, visibility, members, member_id)
     "image:get_images": reader,
     "image:get_image": can_see_image,
@@ -173,6 +185,7 @@ RULES: dict[str, Predicate] = {
     "image:info_stores_detail": admin,
     "image:get_task": admin,
     "image:get_tasks": admin,
+    "image:add_task": admin,  # Glance's tasks_api_access: the tasks API is for admins
 }
 
 
