@@ -7,6 +7,8 @@ volumes: same cluster as central, so copies between them are server-side clones)
 
 from __future__ import annotations
 
+import http.server
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,3 +97,22 @@ def bob(srv: RunningServer) -> User:
 def clouds_yaml(srv: RunningServer, tmp_path: Path, alice: User) -> Path:
     return srv.write_clouds_yaml(tmp_path / "clouds.yaml",
                                  alice=srv.cloud(alice.name, alice.password, alice.project))
+
+
+@pytest.fixture(scope="package")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on loopback serving a folder (the session server allows private)."""
+    root = tmp_path_factory.mktemp("web")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()

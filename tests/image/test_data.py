@@ -9,10 +9,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import rados
+import rbd
 
 from cowcloud.config import Settings
 
-from .helpers import Api, leftovers, make_qcow2, make_qcow2_with_backing, md5, pattern, sha512
+from .helpers import (
+    Api,
+    glance,
+    leftovers,
+    make_qcow2,
+    make_qcow2_with_backing,
+    md5,
+    pattern,
+    sha512,
+)
 
 
 def _assert_clean(api: Api, settings: Settings, iid: str) -> None:
@@ -158,3 +169,28 @@ def test_delete_during_upload(admin: Api, settings: Settings) -> None:
     assert deleted == [204]
     assert resp.status_code == 404, resp.text
     assert leftovers(settings, iid) == {}
+
+
+def test_download_prefers_the_stores_named(admin: Api, srv, ceph_clusters, tmp_path: Path
+                                           ) -> None:
+    """`?prefer=` (glance image-download --prefer): a DCN site reads its own copy. The dcn0
+    copy is marked behind the server's back so the test can tell which store was read."""
+    data = pattern(2 << 20, seed=41)
+    iid = admin.create()["id"]
+    assert admin.upload(iid, data).status_code == 204
+    assert admin.post(f"/v2/images/{iid}/import", json={
+        "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
+    assert admin.wait_tasks(iid)[0]["status"] == "success"
+    info = ceph_clusters[1]
+    with rados.Rados(conffile=str(info.conf), rados_id=info.user,
+                     conf={"keyring": str(info.keyring)}) as cluster:
+        with cluster.open_ioctx("images") as ioctx, rbd.Image(ioctx, iid) as image:
+            image.write(b"DCN0", 0)
+    assert admin.get(f"/v2/images/{iid}/file").content == data  # the default store
+    got = admin.get(f"/v2/images/{iid}/file", params={"prefer": "nowhere,dcn0"}).content
+    assert got[:4] == b"DCN0" and got[4:] == data[4:]
+    out = tmp_path / "pref"
+    res = glance(srv.url, "admin", srv.admin_password, "admin", "image-download", "--prefer",
+                 "dcn0", "--file", str(out), iid, check=False)  # checksum fails: the mark
+    assert out.exists() and out.read_bytes()[:4] == b"DCN0", res.stderr
+    admin.delete(f"/v2/images/{iid}")

@@ -3,9 +3,6 @@ filtering), the import preconditions and codes (IMP-04), failure handling (IMP-0
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,25 +11,6 @@ from cowcloud.config import ImageSettings, Settings
 from cowcloud.services.images.webdl import UrlRefused, check
 
 from .helpers import Api, leftovers, make_qcow2_with_backing, md5, pattern, sha512
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A plain HTTP server on loopback serving a folder (the session server allows private)."""
-    root = tmp_path_factory.mktemp("web")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
 
 
 def _import(api: Api, iid: str, method: str, **body: object) -> int:

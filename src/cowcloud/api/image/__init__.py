@@ -1,11 +1,12 @@
-"""The Image API (Glance v2 shape) under /image: discovery, images, data, members, stores."""
+"""The Image API (Glance v2 shape) under /image: discovery, images, data, members, stores,
+tasks."""
 
 from fastapi import APIRouter
 
-from . import data, images, info, versions
+from . import data, images, info, tasks, versions
 
 router = APIRouter()
-for _module in (versions, info, images, data):
+for _module in (versions, info, images, data, tasks):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -76,8 +76,11 @@ def _range(request: Request) -> tuple[int | None, int | None] | None:
 @router.get("/images/{image_id}/file")
 async def download(image_id: str, request: Request, ctx: RequestContext = Ctx) -> Response:
     wanted = _range(request)
+    # ?prefer=store1,store2 (glanceclient's image-download --prefer): stores to read from first
+    prefer = tuple(name.strip() for value in request.query_params.getlist("prefer")
+                   for name in value.split(",") if name.strip())
     try:
-        dl = await images(request).download(ctx, image_id, wanted)
+        dl = await images(request).download(ctx, image_id, wanted, prefer)
     except RangeError as exc:
         raise RangeNotSatisfiable(exc.message,
                                   headers={"Content-Range": f"bytes */{exc.size}"}) from None

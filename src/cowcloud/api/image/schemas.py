@@ -94,5 +94,39 @@ def members_schema() -> dict[str, Any]:
             "links": [{"rel": "describedby", "href": "{schema}"}]}
 
 
+def task_schema() -> dict[str, Any]:
+    ro = {"readOnly": True}
+    return {"name": "task", "properties": {
+        "id": _s("string", "An identifier for the task", pattern=UUID_PATTERN, **ro),
+        "type": _s("string", "The type of task represented by this content",
+                   enum=["import", "api_image_import"]),
+        "status": _s("string", "The current status of this task",
+                     enum=["pending", "processing", "success", "failure"], **ro),
+        "input": _s(["null", "object"], "The parameters required by task, JSON blob"),
+        "result": _s(["null", "object"], "The result of current task, JSON blob", **ro),
+        "owner": _s(["null", "string"], "An identifier for the owner of this task", **ro),
+        "message": _s("string", "Human-readable informative message only included when "
+                      "appropriate (usually on failure)", **ro),
+        "image_id": _s(["null", "string"], "Image associated with the task", **ro),
+        "request_id": _s(["null", "string"], "Request ID associated with the task", **ro),
+        "user_id": _s(["null", "string"], "User associated with the task", **ro),
+        "expires_at": _s(["null", "string"], "Datetime when this resource would be subject "
+                         "to removal", **ro),
+        "created_at": _s("string", "Datetime when this resource was created", **ro),
+        "updated_at": _s("string", "Datetime when this resource was updated", **ro),
+        "self": {"type": "string", **ro}, "schema": {"type": "string", **ro}},
+        # no "required": glanceclient validates an empty model against it before filling it
+        "links": [{"rel": "self", "href": "{self}"}, {"rel": "describedby", "href": "{schema}"}]}
+
+
+def tasks_schema() -> dict[str, Any]:
+    return {"name": "tasks",
+            "properties": {"tasks": {"type": "array", "items": task_schema()},
+                           "schema": {"type": "string"}, "first": {"type": "string"},
+                           "next": {"type": "string"}},
+            "links": [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"},
+                      {"rel": "describedby", "href": "{schema}"}]}
+
+
 SCHEMAS = {"image": image_schema, "images": images_schema, "member": member_schema,
-           "members": members_schema}
+           "members": members_schema, "task": task_schema, "tasks": tasks_schema}

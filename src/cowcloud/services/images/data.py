@@ -134,7 +134,7 @@ class Download:
     chunks: AsyncIterator[bytes]
 
 
-def _pick(s: Session, ctx: RequestContext, env: Env, image_id: str
+def _pick(s: Session, ctx: RequestContext, env: Env, image_id: str, prefer: tuple[str, ...]
           ) -> tuple[int, str | None, dict[str, str]] | None:
     image = access.load(s, ctx, image_id, "image:download_image")
     if image.status == "deactivated" and not ctx.is_admin:
@@ -143,17 +143,20 @@ def _pick(s: Session, ctx: RequestContext, env: Env, image_id: str
     locs = [loc for loc in active_locations(image) if loc.store in env.stores]
     if not locs or image.size is None:
         return None
-    default = env.stores.default.name
-    loc = next((loc for loc in locs if loc.store == default), locs[0])
+    # the caller's preferred stores in its order (a DCN site names its own), then the default
+    order = {name: rank for rank, name in enumerate((*prefer, env.stores.default.name))}
+    loc = min(locs, key=lambda loc: order.get(loc.store, len(order)))
     converted = any(p.name.startswith("os_glance_uploaded_") for p in image.properties)
     return image.size, None if converted else image.checksum, dict(loc.meta)
 
 
 async def download(env: Env, ctx: RequestContext, image_id: str,
-                   byte_range: tuple[int | None, int | None] | None) -> Download | None:
+                   byte_range: tuple[int | None, int | None] | None,
+                   prefer: tuple[str, ...] = ()) -> Download | None:
     """The image's bytes (or one range of them); None when the image has no data (204).
-    Raises RangeError for an unsatisfiable range."""
-    picked = await env.run(_pick, ctx, env, image_id)
+    Read from the first store of `prefer` that holds the image, else the default store, else
+    any. Raises RangeError for an unsatisfiable range."""
+    picked = await env.run(_pick, ctx, env, image_id, prefer)
     if picked is None:
         return None
     size, md5, meta = picked

@@ -84,8 +84,11 @@ def _zombie(s: Session, cluster: str, pool: str, device: str) -> bool:
     return False
 
 
-def _queue(s: Session, env: Env, ctx: RequestContext, image_id: str, body: dict[str, Any],
-           stores: list[str]) -> str | None:
+def queue(s: Session, env: Env, ctx: RequestContext, image_id: str, body: dict[str, Any],
+          stores: list[str], *, kind: str = TASK_KIND,
+          extra: dict[str, Any] | None = None) -> str | None:
+    """Checks the import against the image and queues its task in the caller's transaction;
+    the task id, or None when there is nothing to do. The task input gets `extra` too."""
     method = body["method"]["name"]
     rule = "image:copy_image" if method == "copy-image" else "image:import_image"
     image = access.load(s, ctx, image_id, rule)
@@ -128,11 +131,11 @@ def _queue(s: Session, env: Env, ctx: RequestContext, image_id: str, body: dict[
         image.status = "importing"
     set_prop(image, IMPORTING, ",".join(stores))
     set_prop(image, FAILED_IMPORT, "")
-    task = env.tasks.add(s, TASK_KIND, owner=image.owner, resource_id=image.id, input={
+    task = env.tasks.add(s, kind, owner=image.owner, resource_id=image.id, input={
         "image_id": image.id, "method": body["method"], "stores": stores,
         "all_stores_must_succeed": body.get("all_stores_must_succeed", True),
         "user_id": ctx.user_id, "request_id": ctx.request_id or None,
-        "import_req": {k: body[k] for k in IMPORT_REQ_KEYS if k in body}})
+        "import_req": {k: body[k] for k in IMPORT_REQ_KEYS if k in body}, **(extra or {})})
     set_prop(image, IMPORT_TASK, task.id)
     return task.id
 
@@ -142,7 +145,7 @@ async def request_import(env: Env, ctx: RequestContext, image_id: str, body: Any
     """Validates and queues an import; returns the task id (None when there is nothing to do)."""
     body = _parse(body)
     stores = _targets(env, body, header_store)
-    task_id = await env.run(_queue, env, ctx, image_id, body, stores)
+    task_id = await env.run(queue, env, ctx, image_id, body, stores)
     if task_id:
         env.tasks.wake()
     return task_id

@@ -20,7 +20,7 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
 from ..policy import enforce
-from . import access, catalog, data, deletion, importing, members, recovery
+from . import access, catalog, data, deletion, importing, members, recovery, task_api
 from .deletion import ReapTask
 from .env import REAP_KIND, Env
 from .import_task import ImportTask
@@ -38,6 +38,7 @@ class ImageService:
         self.env = Env(settings, db, Stores(settings, clusters), tasks)
         tasks.register(importing.TASK_KIND, ImportTask(self.env))
         tasks.register(REAP_KIND, ReapTask(self.env))
+        tasks.register(task_api.LEGACY_KIND, task_api.LegacyImportTask(self.env))
 
     @property
     def stores(self) -> Stores:
@@ -125,9 +126,9 @@ class ImageService:
         await data.stage(self.env, ctx, image_id, chunks, size=size)
 
     async def download(self, ctx: RequestContext, image_id: str,
-                       byte_range: tuple[int | None, int | None] | None
-                       ) -> data.Download | None:
-        return await data.download(self.env, ctx, image_id, byte_range)
+                       byte_range: tuple[int | None, int | None] | None,
+                       prefer: tuple[str, ...] = ()) -> data.Download | None:
+        return await data.download(self.env, ctx, image_id, byte_range, prefer)
 
     async def import_image(self, ctx: RequestContext, image_id: str, body: Any,
                            header_store: str | None) -> str | None:
@@ -140,6 +141,18 @@ class ImageService:
         image_id = await self.env.run(lambda s: access.load(s, ctx, image_id).id)
         tasks = self.env.tasks.for_resource(image_id, importing.TASK_KIND)
         return [task_view(t) for t in tasks]
+
+    # ---------------------------------------------------------------- /v2/tasks
+
+    async def create_task(self, ctx: RequestContext, body: Any) -> dict[str, Any]:
+        return await task_api.create_task(self.env, ctx, body)
+
+    def get_task(self, ctx: RequestContext, task_id: str) -> dict[str, Any]:
+        return task_api.get_task(self.env, ctx, task_id)
+
+    def list_tasks(self, ctx: RequestContext, params: list[tuple[str, str]]
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+        return task_api.list_tasks(self.env, ctx, params)
 
     # ---------------------------------------------------------------- discovery
 
