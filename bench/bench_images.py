@@ -5,8 +5,9 @@ the Ceph peers in the same run on the same data (and Glance's figures from MEASU
                                            [--hashing-algorithm sha256]
 
 Measures upload (create + PUT /file) of dense and sparse data into the rbd store vs `rbd
-import`, download (GET /file) vs `rbd export`, copy-image between the two clusters until active
-vs `rbd export - | rbd import -`, and glance-direct (stage, then import to the other cluster).
+import`, download (GET /file) of both vs `rbd export`, copy-image of both between the two
+clusters until active vs `rbd export - | rbd import -`, and glance-direct (stage, then import to
+the other cluster).
 Prints the server's peak RSS (VmHWM) at the end.
 """
 
@@ -165,6 +166,12 @@ def main() -> None:
         c.curl("-T", str(sparse), "-H", "Content-Type: application/octet-stream",
                f"{base}/v2/images/{sid}/file")
         run(rbd(clusters[0], "import", str(sparse), "images/speer"))
+        down = [c.curl("-o", "/dev/null", f"{base}/v2/images/{sid}/file")
+                for _ in range(args.repeat)]
+        peer = [run(rbd(clusters[0], "export", "images/speer", "-"))
+                for _ in range(args.repeat)]
+        table.add("download, sparse (16 MiB of data) <- rbd (Glance 1,196 MB/s)", median(down),
+                  median(peer), size, "rbd export")
         copies, speer = copy_image(c, clusters, sid, "speer", args.repeat)
         table.add("copy-image, sparse (16 MiB of data), cluster -> cluster", median(copies),
                   median(speer), size, "rbd export | rbd import")
