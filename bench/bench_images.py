@@ -158,9 +158,9 @@ def main() -> None:
                 for _ in range(args.repeat)]
         table.add(f"download, random <- rbd (Glance {GLANCE['download']} MB/s)", median(down),
                   median(peer), size, "rbd export")
-        copies, peer = copy_image(c, clusters, iid, "peer", args.repeat)
+        copies, copy_peer = copy_image(c, clusters, iid, "peer", args.repeat)
         table.add(f"copy-image cluster -> cluster (Glance {GLANCE['copy']} MB/s)",
-                  median(copies), median(peer), size, "rbd export | rbd import")
+                  median(copies), median(copy_peer), size, "rbd export | rbd import")
         # a sparse image: the copy must cost what its data costs, not its size
         sid = c.create()
         c.curl("-T", str(sparse), "-H", "Content-Type: application/octet-stream",
@@ -188,9 +188,9 @@ def main() -> None:
             imp.append(time.perf_counter() - start)
             c.http.delete(f"/v2/images/{gid}")
         table.add(f"glance-direct stage (Glance {GLANCE['stage']} MB/s)", median(stage),
-                  median(peer), size, "rbd export | rbd import")
+                  median(copy_peer), size, "rbd export | rbd import")
         table.add(f"glance-direct import -> other cluster (Glance {GLANCE['import']} MB/s)",
-                  median(imp), median(peer), size, "rbd export | rbd import")
+                  median(imp), median(copy_peer), size, "rbd export | rbd import")
         report(proc, table, args.hashing_algorithm)
     finally:
         if proc is not None:
