@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -44,6 +45,17 @@ def decorate(image: dict[str, Any]) -> dict[str, Any]:
     image["file"] = f"/v2/images/{image['id']}/file"
     image["schema"] = "/v2/schemas/image"
     return image
+
+
+def page(key: str, items: list[Any], path: str, schema: str,
+         params: list[tuple[str, str]], marker: str | None) -> dict[str, Any]:
+    """A Glance list body: the items, `first`, and `next` (the same query from `marker`) when
+    there are more. Links are relative to the endpoint, as Glance writes them."""
+    rest = [(k, v) for k, v in params if k != "marker"]
+    body = {key: items, "schema": schema, "first": path + (f"?{urlencode(rest)}" if rest else "")}
+    if marker:
+        body["next"] = f"{path}?{urlencode([*rest, ('marker', marker)])}"
+    return body
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None

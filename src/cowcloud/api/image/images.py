@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -12,7 +10,7 @@ from ...services.images import IMPORT_METHODS
 from ...services.images.patch import PATCH_TYPES
 from ..auth import get_context, public_url
 from ..errors import UnsupportedMediaType
-from .common import decorate, images, json_body, json_response, no_content
+from .common import decorate, images, json_body, json_response, no_content, page
 
 router = APIRouter(prefix="/image/v2")
 Ctx = Depends(get_context)
@@ -32,12 +30,8 @@ async def create(request: Request, ctx: RequestContext = Ctx) -> JSONResponse:
 async def index(request: Request, ctx: RequestContext = Ctx) -> JSONResponse:
     params = list(request.query_params.multi_items())
     found, marker = await images(request).list_images(ctx, params)
-    rest = [(k, v) for k, v in params if k != "marker"]
-    body = {"images": [decorate(i) for i in found], "schema": "/v2/schemas/images",
-            "first": "/v2/images" + (f"?{urlencode(rest)}" if rest else "")}
-    if marker:
-        body["next"] = "/v2/images?" + urlencode([*rest, ("marker", marker)])
-    return json_response(body)
+    return json_response(page("images", [decorate(i) for i in found], "/v2/images",
+                              "/v2/schemas/images", params, marker))
 
 
 @router.get("/images/{image_id}")

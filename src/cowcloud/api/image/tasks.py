@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ...services.context import RequestContext
 from ..auth import get_context, public_url
-from .common import images, json_body, json_response
+from .common import images, json_body, json_response, page
 
 router = APIRouter(prefix="/image/v2")
 Ctx = Depends(get_context)
@@ -26,12 +24,7 @@ async def create(request: Request, ctx: RequestContext = Ctx) -> JSONResponse:
 def index(request: Request, ctx: RequestContext = Ctx) -> JSONResponse:
     params = list(request.query_params.multi_items())
     found, marker = images(request).list_tasks(ctx, params)
-    rest = [(k, v) for k, v in params if k != "marker"]
-    body = {"tasks": found, "schema": "/v2/schemas/tasks",
-            "first": "/v2/tasks" + (f"?{urlencode(rest)}" if rest else "")}
-    if marker:
-        body["next"] = "/v2/tasks?" + urlencode([*rest, ("marker", marker)])
-    return json_response(body)
+    return json_response(page("tasks", found, "/v2/tasks", "/v2/schemas/tasks", params, marker))
 
 
 @router.get("/tasks/{task_id}")
