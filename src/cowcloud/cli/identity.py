@@ -1,5 +1,6 @@
-"""`cowcloud init`, `cowcloud user create`, `cowcloud project create`, and the first start of
-`cowcloud serve`: identity set up straight in the database, no server needed.
+"""`cowcloud init`, `cowcloud user create`, `cowcloud project create`, `cowcloud fernet rotate`,
+and the first start of `cowcloud serve`: identity set up straight in the database and the data
+folder, no server needed.
 
 The first start makes the admin account (services.identity.bootstrap) and writes a `cowcloud`
 entry into clouds.yaml ($OS_CLIENT_CONFIG_FILE, else ~/.config/openstack/clouds.yaml), merged
@@ -23,18 +24,21 @@ from ..services.errors import NotFound, ServiceError
 from ..services.identity import DEFAULT_DOMAIN_ID, BootstrapResult, Identity
 from ..services.passwords import random_secret
 from ..services.runtime import Runtime
+from ..services.tokens import KEYS_FOLDER, FernetKeys
 from .options import ConfigOpt, console, load_settings
 
 CLOUD_NAME = "cowcloud"
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 project_app = typer.Typer(help="Manage projects.", no_args_is_help=True)
+fernet_app = typer.Typer(help="Manage the Fernet keys that sign tokens.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.add_typer(user_app, name="user")
     app.add_typer(project_app, name="project")
+    app.add_typer(fernet_app, name="fernet")
 
 
 # --- clouds.yaml -----------------------------------------------------------------------------
@@ -172,3 +176,18 @@ def user_create(name: str,
     if generated:
         console.print(f"password: [bold]{password}[/bold]")
     print(user.id)
+
+
+@fernet_app.command("rotate")
+def fernet_rotate(config: ConfigOpt = None,
+                  max_active_keys: Annotated[int, typer.Option(
+                      min=2, help="keys kept, the staged and the primary included")] = 3) -> None:
+    """Rotate the token keys (keystone-manage fernet_rotate): the staged key starts signing.
+
+    Tokens signed with a key that is removed stop validating, so keep max-active-keys above
+    (token lifetime / rotation interval) + 1. A running server picks the new keys up itself.
+    """
+    keys = FernetKeys(load_settings(config).server.data_dir / KEYS_FOLDER)
+    names = keys.rotate(max_active_keys)
+    console.print(f"fernet keys in {keys.directory}: {', '.join(names)} "
+                  f"(primary {names[0]}, staged 0)")

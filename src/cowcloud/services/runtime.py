@@ -14,7 +14,8 @@ from .authn import Authenticator
 from .catalog import Catalog
 from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, bootstrap
 from .images import ImageService
-from .tokens import FernetKeys, Tokens
+from .metadefs import MetadefService
+from .tokens import KEYS_FOLDER, FernetKeys, Tokens
 
 log = logging.getLogger("cowcloud.runtime")
 
@@ -24,7 +25,7 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.server.database_url)
         self.clusters = Clusters(settings)
-        self.keys = FernetKeys(settings.server.data_dir / "fernet-keys")
+        self.keys = FernetKeys(settings.server.data_dir / KEYS_FOLDER)
         self.tokens = Tokens(self.db, self.keys, settings.server.token_ttl_seconds)
         self.identity = Identity(self.db)
         self.appcreds = AppCreds(self.db)
@@ -32,6 +33,7 @@ class Runtime:
         self.catalog = Catalog(settings.server.region)
         self.tasks = TaskRunner(self.db, lease_seconds=settings.image.task_lease_seconds)
         self.images = ImageService(settings, self.db, self.clusters, self.tasks)
+        self.metadefs = MetadefService(self.db)
 
     def prepare(self) -> BootstrapResult:
         """The data folder, the schema, the token keys and the first-start identity (admin user,

@@ -5,6 +5,11 @@ application credential it came from, its audit ids and its expiry; nothing else.
 up when it is validated, so a role removed takes effect at once. The keys live in
 DATA_DIR/fernet-keys (folder 0700, files 0600, named 0, 1, ...; the highest signs, all verify), made
 on first start, so tokens survive a restart.
+
+Rotation is keystone-manage fernet_rotate's: key 0 is the staged key (it verifies but does not sign
+until a rotation promotes it to the highest number, so every node holding the repository knows a
+key before anything is signed with it); the oldest keys beyond max_active go. A running server sees
+a rotation at its next token operation (the folder's mtime changes), with no restart.
 """
 
 from __future__ import annotations
@@ -70,20 +75,49 @@ class TokenPayload:
                    expires_at=datetime.fromtimestamp(raw["e"], timezone.utc))
 
 
+KEYS_FOLDER = "fernet-keys"  # in DATA_DIR
+
+
 class FernetKeys:
-    """The key repository: loaded once at start, created (one key) when empty."""
+    """The key repository: loaded at start (one key made when empty), again after a rotation."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._fernet: MultiFernet | None = None
+        self._loaded_mtime = 0
 
     def load(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         if not self._key_files():
             self._write_key("0")
-        keys = [Fernet(path.read_bytes().strip()) for path in self._key_files()]
+        self._loaded_mtime = self.directory.stat().st_mtime_ns
+        keys = []
+        for path in self._key_files():
+            try:
+                keys.append(Fernet(path.read_bytes().strip()))
+            except FileNotFoundError:
+                continue  # purged by a rotation right now; the mtime check reloads next time
         self._fernet = MultiFernet(keys)
+
+    def rotate(self, max_active: int = 3) -> list[str]:
+        """Promotes the staged key 0 to primary (highest number), stages a new 0, removes the
+        oldest keys beyond `max_active` (staged and primary included). The key names left."""
+        if max_active < 2:
+            raise ValueError("max_active must be at least 2: the staged key and the primary")
+        self.load()
+        highest = max(int(p.name) for p in self._key_files())
+        staged = self.directory / "0"
+        if staged.exists():
+            os.rename(staged, self.directory / str(highest + 1))  # atomic: no moment without it
+        else:
+            self._write_key(str(highest + 1))
+        self._write_key("0")
+        for old in sorted((p for p in self._key_files() if p.name != "0"),
+                          key=lambda p: int(p.name))[:-(max_active - 1)]:
+            old.unlink()
+        self.load()
+        return [p.name for p in self._key_files()]
 
     def _key_files(self) -> list[Path]:
         files = [p for p in self.directory.iterdir() if p.name.isdigit()]
@@ -101,6 +135,11 @@ class FernetKeys:
     def fernet(self) -> MultiFernet:
         if self._fernet is None:
             raise RuntimeError("fernet keys not loaded: call load() at start-up")
+        try:
+            if self.directory.stat().st_mtime_ns != self._loaded_mtime:
+                self.load()  # rotated (by `cowcloud fernet rotate`, maybe in another process)
+        except FileNotFoundError:
+            pass  # keep signing with what is loaded rather than fail every request
         return self._fernet
 
 
