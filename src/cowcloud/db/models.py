@@ -228,3 +228,94 @@ class Task(Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- metadata definitions (Glance's metadefs catalog) ----------------------------------------
+# Integer keys as in Glance: children point at the namespace row, so a rename touches one row.
+# Deleting a namespace deletes its children (ON DELETE CASCADE, and the ORM cascade below).
+
+class MetadefNamespace(Base):
+    __tablename__ = "metadef_namespaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(32), default="private")
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    objects: Mapped[list[MetadefObject]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+    properties: Mapped[list[MetadefProperty]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+    tags: Mapped[list[MetadefTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+    associations: Mapped[list[MetadefNamespaceResourceType]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+
+
+class MetadefObject(Base):
+    __tablename__ = "metadef_objects"
+    __table_args__ = (UniqueConstraint("namespace_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str | None] = mapped_column(Text)
+    required: Mapped[list[str] | None] = mapped_column(JSON)
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> property schema
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MetadefProperty(Base):
+    __tablename__ = "metadef_properties"
+    __table_args__ = (UniqueConstraint("namespace_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    json_schema: Mapped[dict[str, Any]] = mapped_column(default=dict)  # title, type, enum, ...
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MetadefTag(Base):
+    __tablename__ = "metadef_tags"
+    __table_args__ = (UniqueConstraint("namespace_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MetadefResourceType(Base):
+    """A kind of resource namespaces apply to (OS::Glance::Image, ...); `protected` marks the
+    ones seeded by the migration, which nothing deletes."""
+
+    __tablename__ = "metadef_resource_types"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MetadefNamespaceResourceType(Base):
+    """A namespace applying to a resource type, with the prefix its properties take there."""
+
+    __tablename__ = "metadef_namespace_resource_types"
+    namespace_id: Mapped[int] = mapped_column(
+        ForeignKey("metadef_namespaces.id", ondelete="CASCADE"), primary_key=True)
+    resource_type_id: Mapped[int] = mapped_column(
+        ForeignKey("metadef_resource_types.id", ondelete="CASCADE"), primary_key=True)
+    prefix: Mapped[str | None] = mapped_column(String(80))
+    properties_target: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    resource_type: Mapped[MetadefResourceType] = relationship(lazy="joined")

@@ -103,6 +103,8 @@ def all_of(*preds: Predicate) -> Predicate:
 admin_or_self = any_of(admin, self_user)
 owning_member = any_of(admin, all_of(member, owner))
 can_see_image = any_of(admin, all_of(reader, any_of(owner, visible_to_all, shared_with)))
+# Glance's ADMIN_OR_PROJECT_READER_GET_NAMESPACE (metadef namespaces are public or private)
+can_see_namespace = any_of(admin, all_of(reader, any_of(owner, visible_to_all)))
 
 # --- the table -------------------------------------------------------------------------------
 
@@ -186,6 +188,35 @@ RULES: dict[str, Predicate] = {
     "image:get_task": admin,
     "image:get_tasks": admin,
     "image:add_task": admin,  # Glance's tasks_api_access: the tasks API is for admins
+    # metadata definitions (glance/policies/metadef.py): reads follow the namespace's
+    # visibility (target: its owner and visibility; for lists, the caller's project), every
+    # write is metadef_admin
+    "image:get_metadef_namespaces": any_of(admin, reader),
+    "image:get_metadef_namespace": can_see_namespace,
+    "image:add_metadef_namespace": admin,
+    "image:modify_metadef_namespace": admin,
+    "image:delete_metadef_namespace": admin,
+    "image:get_metadef_objects": can_see_namespace,
+    "image:get_metadef_object": can_see_namespace,
+    "image:add_metadef_object": admin,
+    "image:modify_metadef_object": admin,
+    "image:delete_metadef_object": admin,
+    "image:get_metadef_properties": can_see_namespace,
+    "image:get_metadef_property": can_see_namespace,
+    "image:add_metadef_property": admin,
+    "image:modify_metadef_property": admin,
+    "image:remove_metadef_property": admin,
+    "image:get_metadef_tags": can_see_namespace,
+    "image:get_metadef_tag": can_see_namespace,
+    "image:add_metadef_tag": admin,
+    "image:add_metadef_tags": admin,
+    "image:modify_metadef_tag": admin,
+    "image:delete_metadef_tag": admin,
+    "image:delete_metadef_tags": admin,
+    "image:list_metadef_resource_types": can_see_namespace,
+    "image:get_metadef_resource_type": can_see_namespace,
+    "image:add_metadef_resource_type_association": admin,
+    "image:remove_metadef_resource_type_association": admin,
 }
 
 
