@@ -162,8 +162,14 @@ async def test_servers_stop_when_idle_and_before_files_change(tmp_path: Path) ->
 async def test_cancelled_io_leaves_no_server(local: LocalBackend) -> None:
     dev = DeviceRef("rbd", "d")
     await local.create(dev, 64 * MiB)
+
+    async def stalled() -> AsyncIterator[bytes]:
+        async for chunk in chunks_of(pattern(64 * MiB), MiB):
+            yield chunk
+        await asyncio.Event().wait()  # never ends: the cancel lands mid-stream on any machine
+
     for delay in (0.0, 0.001, 0.005, 0.02):
-        task = asyncio.create_task(local.write_stream(dev, chunks_of(pattern(64 * MiB), MiB)))
+        task = asyncio.create_task(local.write_stream(dev, stalled()))
         await asyncio.sleep(delay)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ...db.models import Image, ImageMember, ImageProperty, ImageTag
 from ..context import RequestContext
 from ..policy import enforce
+from ..sorting import Descending
 from .errors import Invalid
 from .model import UUID_RE
 
@@ -224,21 +225,6 @@ def _conditions(ctx: RequestContext, q: ListQuery) -> list[Any]:
     return conds
 
 
-class _Desc:
-    """Reverses the order of a sort value, for descending keys in one Python sort."""
-
-    __slots__ = ("v",)
-
-    def __init__(self, v: Any) -> None:
-        self.v = v
-
-    def __lt__(self, other: _Desc) -> bool:
-        return bool(other.v < self.v)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and bool(self.v == other.v)
-
-
 def _order(rows: list[Any], sort: list[tuple[str, str]]) -> list[str]:
     keys = [k for k, _ in sort]
     sort = sort + [(k, sort[-1][1] if sort else "desc") for k in ("created_at", "id")
@@ -249,7 +235,7 @@ def _order(rows: list[Any], sort: list[tuple[str, str]]) -> list[str]:
         for name, direction in sort:
             v = getattr(row, name)
             v = (v is not None, v if v is not None else 0)  # None sorts first ascending
-            parts.append(v if direction == "asc" else _Desc(v))
+            parts.append(v if direction == "asc" else Descending(v))
         return tuple(parts)
     return [row.id for row in sorted(rows, key=key)]
 

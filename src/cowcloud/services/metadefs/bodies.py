@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sorting import Descending
 from .errors import Denied, Invalid
 from .schemas import NAME_MAX, Schema, SchemaError, property_fields, validate
 
@@ -103,21 +104,6 @@ def list_params(params: list[tuple[str, str]], sort_keys: tuple[str, ...]) -> Li
     return q
 
 
-class _Desc:
-    """Reverses one sort value, so mixed directions fit one Python sort."""
-
-    __slots__ = ("v",)
-
-    def __init__(self, v: Any) -> None:
-        self.v = v
-
-    def __lt__(self, other: _Desc) -> bool:
-        return bool(other.v < self.v)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and bool(self.v == other.v)
-
-
 def page(rows: list[Any], q: ListParams, name_of: Any, missing: Exception
          ) -> tuple[list[Any], bool]:
     """One page of `rows` in the asked order (ties by created_at, then id, in the same
@@ -129,7 +115,7 @@ def page(rows: list[Any], q: ListParams, name_of: Any, missing: Exception
         for attr in dict.fromkeys((q.sort_key, "created_at", "id")):
             v = getattr(row, attr)
             v = (v is not None, v if v is not None else 0)
-            parts.append(v if q.sort_dir == "asc" else _Desc(v))
+            parts.append(v if q.sort_dir == "asc" else Descending(v))
         return tuple(parts)
     ordered = sorted(rows, key=key)
     start = 0
