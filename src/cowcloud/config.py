@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -124,8 +124,9 @@ class Settings(_Strict):
             targets: dict[str, PoolTarget] = getattr(self, section)
             for name, target in targets.items():
                 if target.cluster not in self.clusters:
-                    raise ValueError(f"{section}.{name}.cluster: unknown cluster {target.cluster!r} "
-                                     f"(known: {', '.join(sorted(self.clusters)) or 'none'})")
+                    raise ValueError(f"{section}.{name}.cluster: unknown cluster "
+                                     f"{target.cluster!r} (known: "
+                                     f"{', '.join(sorted(self.clusters)) or 'none'})")
             defaults = [n for n, t in targets.items() if t.default]
             if len(defaults) > 1:
                 raise ValueError(f"{section}: more than one default ({', '.join(defaults)})")
@@ -144,19 +145,26 @@ class Settings(_Strict):
         return next(iter(targets), None)
 
 
-def embedded_default(data_dir: Path | None = None) -> Settings:
-    """One site, one local cluster in the data folder, SQLite: cowcloud on one machine."""
-    server = ServerSettings(data_dir=data_dir) if data_dir else ServerSettings()
+STORAGE_SECTIONS = ("sites", "clusters", "image_stores", "volume_backends", "ephemeral_backends",
+                    "backup_targets")
+
+
+def _embedded_storage() -> dict[str, Any]:
     local = {"cluster": "local"}
-    return Settings.model_validate({
-        "server": server.model_dump(),
+    return {
         "sites": {"default": {"description": "this machine"}},
         "clusters": {"local": {"kind": "local", "site": "default"}},
         "image_stores": {"local": {**local, "pool": "images", "default": True}},
         "volume_backends": {"local": {**local, "pool": "volumes", "default": True}},
         "ephemeral_backends": {"local": {**local, "pool": "vms", "default": True}},
         "backup_targets": {"local": {**local, "pool": "backups", "default": True}},
-    })
+    }
+
+
+def embedded_default(data_dir: Path | None = None) -> Settings:
+    """One site, one local cluster in the data folder, SQLite: cowcloud on one machine."""
+    server = ServerSettings(data_dir=data_dir) if data_dir else ServerSettings()
+    return Settings.model_validate({"server": server.model_dump(), **_embedded_storage()})
 
 
 def _describe(err: ValidationError) -> str:
@@ -173,6 +181,10 @@ def parse(text: str, source: str = "<config>") -> Settings:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    if not any(section in raw for section in STORAGE_SECTIONS):
+        # A file that only moves the port or the database keeps the embedded storage: with no
+        # clusters at all the image service would have nowhere to put a byte.
+        raw = {**raw, **_embedded_storage()}
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

@@ -73,3 +73,27 @@ def test_get_context_for_another_service(tmp_path: Path) -> None:
         assert denied.status_code == 403
         assert denied.json()["code"] == "403 Forbidden"
         assert "image:info_stores_detail" in denied.json()["message"]
+
+
+crash = APIRouter()
+
+
+@crash.get("/image/v2/crash")
+def image_bug() -> None:
+    raise RuntimeError("secret internals")
+
+
+@crash.get("/identity/v3/crash")
+def identity_bug() -> None:
+    raise RuntimeError("secret internals")
+
+
+def test_a_bug_is_a_500_in_the_service_shape(tmp_path: Path) -> None:
+    with run_server(tmp_path, routers=[crash]) as srv, httpx.Client(base_url=srv.url) as http:
+        image = http.get("/image/v2/crash")
+        rid = image.headers["X-Openstack-Request-Id"]
+        assert image.status_code == 500 and image.json()["code"] == "500 Internal Server Error"
+        assert rid in image.json()["message"] and "secret" not in image.text
+        identity = http.get("/identity/v3/crash")
+        assert identity.status_code == 500 and identity.json()["error"]["code"] == 500
+        assert "secret" not in identity.text

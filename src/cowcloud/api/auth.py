@@ -17,7 +17,7 @@ from ..services.authn import TokenInfo
 from ..services.context import RequestContext
 from ..services.errors import AuthenticationFailed
 from ..services.runtime import Runtime
-from .observability import request_id as current_request_id
+from .request_ids import request_id as current_request_id
 
 AUTH_HEADER = "X-Auth-Token"
 

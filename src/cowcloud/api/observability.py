@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import time
-import uuid
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
@@ -19,8 +17,8 @@ from prometheus_client import (
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-REQUEST_ID_HEADER = "X-Openstack-Request-Id"
+from .errors import error_body
+from .request_ids import REQUEST_ID_HEADER, new_request_id, request_id
 
 log = logging.getLogger("cowcloud.api")
 
@@ -65,20 +63,29 @@ class _Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = f"req-{uuid.uuid4()}"
+        rid = new_request_id()
         token = request_id.set(rid)
         start = time.perf_counter()
         status = 500
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 MutableHeaders(scope=message).append(REQUEST_ID_HEADER, rid)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug, not the client's fault. Answered here rather than left to Starlette's
+            # outermost handler, which re-raises and makes uvicorn drop the connection: the
+            # client gets the error shape it parses and the request id to find this by.
+            log.exception("unexpected error in %s %s", scope["method"], scope["path"])
+            if started:
+                raise  # too late for a status: the connection has to break
+            await _send_500(scope, send_with_id, rid)
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", "unmatched")
@@ -88,6 +95,15 @@ class _Observe:
             log.info("%s %s %s", method, scope["path"], status,
                      extra={"status": status, "ms": round(elapsed * 1000, 1)})
             request_id.reset(token)
+
+
+async def _send_500(scope: Scope, send: Send, rid: str) -> None:
+    body = json.dumps(error_body(scope["path"], 500, "An unexpected error occurred; the server "
+                                 f"log has it under request id {rid}")).encode()
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def install_observability(app: FastAPI) -> None:

@@ -47,3 +47,9 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class Unavailable(ServiceError):
+    """What the request needs is not configured or not reachable now (no image store...)."""
+
+    status = 503

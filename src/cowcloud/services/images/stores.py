@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from ...config import RbdClusterSettings, Settings
 from ...storage import BaseBackend, DeviceRef
 from ...storage.registry import Clusters
+from ..errors import Unavailable
 
 SNAP = "snap"
 STAGING_STORE = "os_glance_staging_store"  # the staging area's location row (never shown)
@@ -115,7 +116,8 @@ class Stores:
         for store in self._stores.values():
             if store.default:
                 return store
-        raise LookupError("no image store is configured")
+        raise Unavailable("No image store is configured: image data needs an [image_stores.NAME] "
+                          "section in the configuration")
 
     def backend_of(self, cluster: str) -> BaseBackend:
         return self._clusters[cluster]
