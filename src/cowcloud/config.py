@@ -83,6 +83,9 @@ class PoolTarget(_Strict):
     pool: str
     description: str = ""
     default: bool = False
+    # image stores (Glance's per-store `weight`): images list their stores and locations
+    # heaviest first, and a download reads the heaviest copy unless the caller prefers another
+    weight: int = 0
 
 
 class ImageSettings(_Strict):

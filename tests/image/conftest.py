@@ -23,10 +23,21 @@ from cowcloud.config import Settings
 from .helpers import Api, token_for, unique
 
 
-def image_settings(data_dir: Path, ceph: list[Any], **image: Any) -> Settings:
+def image_settings(data_dir: Path, ceph: list[Any], weights: dict[str, int] | None = None,
+                   **image: Any) -> Settings:
+    """The stores above; `weights` sets store weights by name, `image` the [image] options."""
     c0, c1 = ceph
     cluster = lambda info, site: {"kind": "rbd", "site": site, "conf": str(info.conf),  # noqa: E731
                                   "keyring": str(info.keyring), "user": info.user}
+    stores: dict[str, dict[str, Any]] = {
+        "central": {"cluster": "ceph0", "pool": "images", "default": True,
+                    "description": "central rbd glance store"},
+        "dcn0": {"cluster": "ceph1", "pool": "images", "description": "dcn0 rbd store"},
+        "edge": {"cluster": "local", "pool": "images", "description": "local qcow2 store"},
+        "central-b": {"cluster": "ceph0", "pool": "volumes"},
+    }
+    for name, weight in (weights or {}).items():
+        stores[name]["weight"] = weight
     return Settings.model_validate({
         "server": {"data_dir": str(data_dir)},
         "image": {"web_download_allow_private": True, "reap_interval_seconds": 1,
@@ -34,13 +45,7 @@ def image_settings(data_dir: Path, ceph: list[Any], **image: Any) -> Settings:
         "sites": {"central": {}, "dcn0": {}},
         "clusters": {"ceph0": cluster(c0, "central"), "ceph1": cluster(c1, "dcn0"),
                      "local": {"kind": "local", "site": "dcn0"}},
-        "image_stores": {
-            "central": {"cluster": "ceph0", "pool": "images", "default": True,
-                        "description": "central rbd glance store"},
-            "dcn0": {"cluster": "ceph1", "pool": "images", "description": "dcn0 rbd store"},
-            "edge": {"cluster": "local", "pool": "images", "description": "local qcow2 store"},
-            "central-b": {"cluster": "ceph0", "pool": "volumes"},
-        },
+        "image_stores": stores,
     })
 
 

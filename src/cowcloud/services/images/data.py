@@ -143,9 +143,12 @@ def _pick(s: Session, ctx: RequestContext, env: Env, image_id: str, prefer: tupl
     locs = [loc for loc in active_locations(image) if loc.store in env.stores]
     if not locs or image.size is None:
         return None
-    # the caller's preferred stores in its order (a DCN site names its own), then the default
-    order = {name: rank for rank, name in enumerate((*prefer, env.stores.default.name))}
-    loc = min(locs, key=lambda loc: order.get(loc.store, len(order)))
+    # the caller's preferred stores in its order (a DCN site names its own), then the heaviest
+    # store (Glance's store weights), the default first among equals
+    rank = {name: i for i, name in enumerate(prefer)}
+    weights, default = env.stores.weights(), env.stores.default.name
+    loc = min(locs, key=lambda loc: (rank.get(loc.store, len(rank)), -weights.get(loc.store, 0),
+                                     loc.store != default))
     converted = any(p.name.startswith("os_glance_uploaded_") for p in image.properties)
     return image.size, None if converted else image.checksum, dict(loc.meta)
 

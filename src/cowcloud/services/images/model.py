@@ -76,7 +76,13 @@ def active_locations(image: Image) -> list[Any]:
             if loc.status == "active" and not loc.store.startswith(RESERVED_PREFIX)]
 
 
-def view(image: Image, *, show_locations: bool = True) -> dict[str, Any]:
+def by_weight(locations: list[Any], weights: dict[str, int]) -> list[Any]:
+    """Heaviest store first (Glance's store weights); equal weights keep their order."""
+    return sorted(locations, key=lambda loc: -weights.get(loc.store, 0))
+
+
+def view(image: Image, *, show_locations: bool = True,
+         weights: dict[str, int] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {p.name: p.value for p in image.properties}
     for key in BASE_ATTRIBUTES:
         out[key] = getattr(image, key)
@@ -84,7 +90,7 @@ def view(image: Image, *, show_locations: bool = True) -> dict[str, Any]:
     out["created_at"] = isotime(image.created_at)
     out["updated_at"] = isotime(image.updated_at)
     out["tags"] = sorted(t.value for t in image.tags)
-    locations = active_locations(image)
+    locations = by_weight(active_locations(image), weights or {})
     if locations:
         out["stores"] = ",".join(loc.store for loc in locations)
     if show_locations:

@@ -51,7 +51,8 @@ class ImageService:
             await recovery.recover(self.env)
 
     def _view(self, image: Image) -> dict[str, Any]:
-        return view(image, show_locations=self.env.settings.image.show_locations)
+        return view(image, show_locations=self.env.settings.image.show_locations,
+                    weights=self.env.stores.weights())
 
     async def _read(self, fn: Any, *args: Any) -> dict[str, Any]:
         return await self.env.run(lambda s: self._view(fn(s, *args)))
@@ -163,8 +164,12 @@ class ImageService:
         enforce(ctx, "image:info_stores_detail" if detail else "image:info_stores",
                 {"project_id": ctx.project_id})
         out = []
+        # as Glance: the weights show once configured (the detail view always has them)
+        weighted = any(self.env.stores.weights().values())
         for st in self.env.stores.all():
             item: dict[str, Any] = {"id": st.name}
+            if weighted or detail:
+                item["weight"] = st.weight
             if st.description:
                 item["description"] = st.description
             if st.default:
@@ -173,7 +178,7 @@ class ImageService:
                 props: dict[str, Any] = {"pool": st.pool, "chunk_size": CHUNK_SIZE,
                                          "thin_provisioning": True, "cluster": st.cluster}
                 props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
-                item.update(type=st.kind, weight=0, properties=props)
+                item.update(type=st.kind, properties=props)
             out.append(item)
         return out
 

@@ -37,6 +37,7 @@ class Store:
     default: bool
     backend: BaseBackend
     rbd: RbdClusterSettings | None  # for qemu-img, which reads rbd: URIs itself
+    weight: int = 0
 
     @property
     def kind(self) -> str:
@@ -94,7 +95,7 @@ class Stores:
                 name=name, cluster=target.cluster, pool=target.pool,
                 description=target.description, default=(name == default),
                 backend=self._clusters[target.cluster],
-                rbd=spec if isinstance(spec, RbdClusterSettings) else None)
+                rbd=spec if isinstance(spec, RbdClusterSettings) else None, weight=target.weight)
 
     def __contains__(self, name: object) -> bool:
         return name in self._stores
@@ -110,6 +111,9 @@ class Stores:
 
     def names(self) -> list[str]:
         return list(self._stores)
+
+    def weights(self) -> dict[str, int]:
+        return {name: store.weight for name, store in self._stores.items()}
 
     @property
     def default(self) -> Store:
