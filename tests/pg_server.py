@@ -7,7 +7,11 @@ import os
 import shutil
 import socket
 import subprocess
+import uuid
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 
 def _bin(name: str) -> str | None:
@@ -55,3 +59,16 @@ def start_postgres(folder: Path) -> tuple[str, int]:
 def stop_postgres(folder: Path) -> None:
     subprocess.run(_as_postgres([_bin("pg_ctl") or "pg_ctl", "-D", str(folder / "data"), "-m",
                                  "fast", "-w", "stop"]), capture_output=True)
+
+
+def fresh_database(url: str, prefix: str = "t") -> str:
+    """A new empty database on the server of `url` (whose own database other tests drop and
+    rebuild); its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)

@@ -24,7 +24,7 @@ from ..services.errors import NotFound, ServiceError
 from ..services.identity import DEFAULT_DOMAIN_ID, BootstrapResult, Identity
 from ..services.passwords import random_secret
 from ..services.runtime import Runtime
-from ..services.tokens import KEYS_FOLDER, FernetKeys
+from ..services.tokens import KEYS_FOLDER, FernetKeys, KeyRepositoryError
 from .options import ConfigOpt, console, load_settings
 
 CLOUD_NAME = "cowcloud"
@@ -188,6 +188,10 @@ def fernet_rotate(config: ConfigOpt = None,
     (token lifetime / rotation interval) + 1. A running server picks the new keys up itself.
     """
     keys = FernetKeys(load_settings(config).server.data_dir / KEYS_FOLDER)
-    names = keys.rotate(max_active_keys)
+    try:
+        names = keys.rotate(max_active_keys)
+    except (KeyRepositoryError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     console.print(f"fernet keys in {keys.directory}: {', '.join(names)} "
                   f"(primary {names[0]}, staged 0)")

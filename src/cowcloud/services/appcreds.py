@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..db.models import ApplicationCredential, Role, utcnow
 from .errors import Conflict, Invalid, NotFound
+from .identity import plain
 from .passwords import hash_secret, random_secret
 
 
@@ -78,6 +79,8 @@ class AppCreds:
 
     def of_user(self, user_id: str,
                 name: str | None = None) -> list[tuple[ApplicationCredential, list[Role]]]:
+        if not plain(user_id) or (name is not None and not plain(name)):
+            return []  # a NUL names nothing (and PostgreSQL would refuse the query)
         with self.db.session() as s:
             query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
             if name:
@@ -85,16 +88,18 @@ class AppCreds:
             return [(c, delegated_roles(s, c))
                     for c in s.scalars(query.order_by(ApplicationCredential.name))]
 
+    @staticmethod
+    def _find(s: Session, user_id: str, cred_id: str) -> ApplicationCredential:
+        cred = s.get(ApplicationCredential, cred_id) if plain(cred_id) else None
+        if cred is None or cred.user_id != user_id:
+            raise NotFound(f"Could not find application credential: {cred_id}.")
+        return cred
+
     def get(self, user_id: str, cred_id: str) -> tuple[ApplicationCredential, list[Role]]:
         with self.db.session() as s:
-            cred = s.get(ApplicationCredential, cred_id)
-            if cred is None or cred.user_id != user_id:
-                raise NotFound(f"Could not find application credential: {cred_id}.")
+            cred = self._find(s, user_id, cred_id)
             return cred, delegated_roles(s, cred)
 
     def delete(self, user_id: str, cred_id: str) -> None:
         with self.db.session() as s:
-            cred = s.get(ApplicationCredential, cred_id)
-            if cred is None or cred.user_id != user_id:
-                raise NotFound(f"Could not find application credential: {cred_id}.")
-            s.delete(cred)
+            s.delete(self._find(s, user_id, cred_id))

@@ -41,7 +41,9 @@ M = TypeVar("M", bound=Base)
 
 
 def _get(s: Session, model: type[M], key: str | None, what: str) -> M:
-    row = s.get(model, key) if key else None
+    # an id from a URL with a NUL (or too long to be one) names nothing: no query, which
+    # PostgreSQL would refuse with a 500
+    row = s.get(model, key) if key and plain(key) else None
     if row is None:
         raise NotFound(f"Could not find {what}: {key}.")
     return row
@@ -50,6 +52,8 @@ def _get(s: Session, model: type[M], key: str | None, what: str) -> M:
 def _filtered(s: Session, model: type[M], **filters: Any) -> list[M]:
     query = select(model)
     for name, value in filters.items():
+        if isinstance(value, str) and not plain(value):
+            return []  # ?name=a%00b matches nothing (and would fail on PostgreSQL)
         if value is not None:
             query = query.where(getattr(model, name) == value)
     return list(s.scalars(query.order_by(model.name)))  # type: ignore[attr-defined]
@@ -62,6 +66,17 @@ def _unique(what: str, name: str) -> Iterator[None]:
     except IntegrityError as exc:
         raise Conflict(f"Conflict occurred attempting to store {what} - duplicate entry "
                        f"'{name}'.") from exc
+
+
+@contextmanager
+def _changed_meanwhile(what: str, key: str) -> Iterator[None]:
+    """A write that a concurrent one made impossible (a foreign key now dangling, a unique row
+    now taken): 409, the caller may look again and retry."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(f"The {what} {key} was changed by another request at the same time; "
+                       "try again.") from exc
 
 
 def expand_implied(names: Iterable[str]) -> set[str]:
@@ -119,8 +134,9 @@ class Identity:
 
     def delete_domain(self, domain_id: str) -> None:
         """Keystone's delete: only a disabled domain, and with it its projects and users, their
-        role assignments and application credentials (the foreign keys cascade to those)."""
-        with self.db.session() as s:
+        role assignments and application credentials (the foreign keys cascade to those).
+        A project or user created in it meanwhile makes the delete fail: a 409, nothing gone."""
+        with _changed_meanwhile("domain", domain_id), self.db.session() as s:
             domain = _get(s, Domain, domain_id, "domain")
             if domain.id == DEFAULT_DOMAIN_ID:  # the bootstrap's, holding the admin
                 raise Denied("Cannot delete the default domain.")
@@ -280,6 +296,16 @@ class Identity:
         raise Invalid(f"unknown assignment target {target_type!r}")
 
     def add_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
+        try:
+            self._add_grant(user_id, target_type, target_id, role_id)
+        except IntegrityError:
+            # raced: the same grant made at once (done, as PUT asks), or its user or role
+            # deleted at once (the check again says 404)
+            if not self.has_grant(user_id, target_type, target_id, role_id):
+                with _changed_meanwhile("role", role_id):
+                    self._add_grant(user_id, target_type, target_id, role_id)
+
+    def _add_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
         with self.db.session() as s:
             _get(s, User, user_id, "user")
             _get(s, Role, role_id, "role")
@@ -329,6 +355,8 @@ class Identity:
     def list_assignments(self, user_id: str | None = None, project_id: str | None = None,
                          domain_id: str | None = None, role_id: str | None = None,
                          effective: bool = False) -> list[Assignment]:
+        if not all(plain(v) for v in (user_id, project_id, domain_id) if v):
+            return []  # ?user.id=a%00b matches nothing (and would fail on PostgreSQL)
         with self.db.session() as s:
             query = select(RoleAssignment, User, Role).join(User).join(Role)
             if user_id:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..db.models import RevokedToken, utcnow
 from .errors import AuthenticationFailed
+
+log = logging.getLogger("cowcloud.identity")
 
 
 class TokenInvalid(AuthenticationFailed):
@@ -78,6 +81,10 @@ class TokenPayload:
 KEYS_FOLDER = "fernet-keys"  # in DATA_DIR
 
 
+class KeyRepositoryError(Exception):
+    """The key folder cannot be used as it is; the message names the folder or file and why."""
+
+
 class FernetKeys:
     """The key repository: loaded at start (one key made when empty), again after a rotation."""
 
@@ -92,25 +99,45 @@ class FernetKeys:
         if not self._key_files():
             self._write_key("0")
         self._loaded_mtime = self.directory.stat().st_mtime_ns
-        keys = []
-        for path in self._key_files():
-            try:
-                keys.append(Fernet(path.read_bytes().strip()))
-            except FileNotFoundError:
-                continue  # purged by a rotation right now; the mtime check reloads next time
+        keys = [key for key in map(self._read_key, self._key_files()) if key is not None]
+        if not keys:
+            raise KeyRepositoryError(f"{self.directory}: no usable key, every key file is empty")
         self._fernet = MultiFernet(keys)
+
+    @staticmethod
+    def _read_key(path: Path) -> Fernet | None:
+        """The key in `path`; None when it is gone (purged by a rotation right now: the mtime
+        check reloads next time) or empty (a full disk, a copy cut short: Keystone skips those
+        too, rather than stop validating every token)."""
+        try:
+            raw = path.read_bytes().strip()
+        except FileNotFoundError:
+            return None
+        if not raw:
+            log.warning("ignoring the empty fernet key file %s", path)
+            return None
+        try:
+            return Fernet(raw)
+        except ValueError:
+            raise KeyRepositoryError(f"{path} is not a Fernet key (32 url-safe base64-encoded "
+                                     "bytes)") from None
 
     def rotate(self, max_active: int = 3) -> list[str]:
         """Promotes the staged key 0 to primary (highest number), stages a new 0, removes the
         oldest keys beyond `max_active` (staged and primary included). The key names left."""
         if max_active < 2:
             raise ValueError("max_active must be at least 2: the staged key and the primary")
+        if not self.directory.is_dir():
+            # keystone-manage refuses too: keys made here would sign tokens no server reads
+            raise KeyRepositoryError(f"{self.directory} is not a key folder (the server makes "
+                                     "it at its first start): is this the server's data_dir?")
         self.load()
         highest = max(int(p.name) for p in self._key_files())
         staged = self.directory / "0"
-        if staged.exists():
+        if self._read_key(staged) is not None:
             os.rename(staged, self.directory / str(highest + 1))  # atomic: no moment without it
-        else:
+        else:  # an empty staged key is not promoted: a new key signs instead
+            staged.unlink(missing_ok=True)
             self._write_key(str(highest + 1))
         self._write_key("0")
         for old in sorted((p for p in self._key_files() if p.name != "0"),
@@ -120,16 +147,25 @@ class FernetKeys:
         return [p.name for p in self._key_files()]
 
     def _key_files(self) -> list[Path]:
-        files = [p for p in self.directory.iterdir() if p.name.isdigit()]
+        # ASCII digits only ("²".isdigit() is true, int("²") raises), and files only
+        files = [p for p in self.directory.iterdir()
+                 if p.name.isascii() and p.name.isdigit() and p.is_file()]
         return sorted(files, key=lambda p: int(p.name), reverse=True)  # primary (highest) first
 
     def _write_key(self, name: str) -> None:
-        try:  # O_EXCL: two processes starting at once keep one key, not two halves
-            fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        """A new key file, whole or not at all: written aside, then linked in under its name
+        (which, unlike a rename, fails if the name exists). A server reloading meanwhile never
+        reads it half written, and of two processes starting at once one key is kept."""
+        aside = self.directory / f".{name}.{uuid.uuid4().hex}.new"  # not a key name: skipped
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+            os.link(aside, self.directory / name)
         except FileExistsError:
-            return
-        with os.fdopen(fd, "wb") as f:
-            f.write(Fernet.generate_key())
+            pass
+        finally:
+            aside.unlink()
 
     @property
     def fernet(self) -> MultiFernet:
@@ -140,6 +176,8 @@ class FernetKeys:
                 self.load()  # rotated (by `cowcloud fernet rotate`, maybe in another process)
         except FileNotFoundError:
             pass  # keep signing with what is loaded rather than fail every request
+        except KeyRepositoryError as exc:  # the same, and say why (once: the mtime is noted)
+            log.error("fernet keys not reloaded, the loaded ones stay in use: %s", exc)
         return self._fernet
 
 

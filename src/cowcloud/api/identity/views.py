@@ -13,6 +13,7 @@ from ...services.catalog import Catalog, CatalogService, Endpoint
 from ...services.errors import Invalid
 from ...services.identity import BUILTIN_ROLES, Assignment
 from ..auth import public_url
+from ..bodies import has_lone_surrogate
 
 V3 = "/identity/v3"
 
@@ -45,6 +46,9 @@ def section(body: Any, key: str) -> dict[str, Any]:
     part = body.get(key) if isinstance(body, dict) else None
     if not isinstance(part, dict):
         raise Invalid(f"Expecting to find {key} in request body.")
+    if has_lone_surrogate(part):
+        raise Invalid(f"Invalid input for {key}: a string holds a lone surrogate (an escape "
+                      "from \\ud800 to \\udfff), which is not text.")
     return part
 
 

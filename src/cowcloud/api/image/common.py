@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,9 +12,35 @@ from fastapi.responses import JSONResponse, Response
 
 from ...services.images import ImageService
 from ..auth import get_runtime
+from ..bodies import has_lone_surrogate
 from ..errors import BadRequest, RequestEntityTooLarge
 
 MAX_JSON_BYTES = 256 << 10  # image metadata is small; a 1 MB "patch" is an attack or a mistake
+# No Image API body nests more than a few levels; a deeper one is refused before anything reads
+# it, since every recursive reader (the schema checks, the database's JSON column, the response
+# encoder) would otherwise meet Python's recursion limit somewhere later, after a write maybe.
+MAX_JSON_DEPTH = 32
+
+
+def _finite(text: str) -> float:
+    """json.loads takes NaN and Infinity (and makes 1e999 infinite), which are not JSON: stored,
+    they would make every later response carrying them fail to encode (a 500 on each read)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite JSON number")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (0 for a scalar), without recursing."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1)
+                        for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def images(request: Request) -> ImageService:
@@ -22,7 +49,9 @@ def images(request: Request) -> ImageService:
 
 
 async def json_body(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
-    """The request's JSON, read with a cap: 413 past `limit`, 400 when it is not JSON."""
+    """The request's JSON, read with a cap: 413 past `limit`, 400 when it is not JSON (NaN and
+    Infinity are not), nests more than MAX_JSON_DEPTH deep or holds a string that is not
+    text."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
@@ -33,10 +62,20 @@ async def json_body(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
             raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
     if not buf:
         raise BadRequest("Body expected in request.")
+    too_deep = BadRequest(f"Malformed JSON in request body: nested more than {MAX_JSON_DEPTH} "
+                          "levels deep")
     try:
-        return json.loads(buf)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(buf, parse_constant=_finite, parse_float=_finite)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+    except RecursionError:  # past the decoder's own limit
+        raise too_deep from None
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise too_deep
+    if has_lone_surrogate(body):
+        raise BadRequest("Malformed JSON in request body: a string holds a lone surrogate "
+                         "(an escape from \\ud800 to \\udfff), which is not text")
+    return body
 
 
 def decorate(image: dict[str, Any]) -> dict[str, Any]:

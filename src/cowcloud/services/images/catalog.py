@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...db.models import Image, ImageProperty, ImageTag
@@ -60,7 +61,10 @@ def create(s: Session, ctx: RequestContext, body: Any) -> Image:
     image.tags = [ImageTag(value=t) for t in sorted(set(tags))]
     image.properties = [ImageProperty(name=k, value=v) for k, v in body.items()]
     s.add(image)
-    s.flush()
+    try:
+        s.flush()
+    except IntegrityError:  # the same id, asked for by another request at the same moment
+        raise Conflict(f"Image with identifier {image.id} already exists!") from None
     return image
 
 

@@ -145,7 +145,9 @@ def _pick(s: Session, ctx: RequestContext, env: Env, image_id: str, prefer: tupl
         return None
     # the caller's preferred stores in its order (a DCN site names its own), then the heaviest
     # store (Glance's store weights), the default first among equals
-    rank = {name: i for i, name in enumerate(prefer)}
+    rank: dict[str, int] = {}
+    for name in prefer:
+        rank.setdefault(name, len(rank))  # a store named twice keeps its first place
     weights, default = env.stores.weights(), env.stores.default.name
     loc = min(locs, key=lambda loc: (rank.get(loc.store, len(rank)), -weights.get(loc.store, 0),
                                      loc.store != default))

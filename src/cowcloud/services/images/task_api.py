@@ -18,17 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...db.models import Task
-from ...tasks import Control, TaskRecord
+from ...tasks import FAILURE, PENDING, PROCESSING, SUCCESS, Control, TaskRecord
 from ..context import RequestContext
 from ..errors import Invalid, NotFound
 from ..policy import enforce
 from . import catalog, importing, webdl
 from .env import Env, image_row
 from .import_task import ImportTask
-from .model import isotime
+from .model import UUID_RE, isotime
 
 LEGACY_KIND = "import"
 KINDS = (LEGACY_KIND, importing.TASK_KIND)
+STATUSES = (PENDING, PROCESSING, SUCCESS, FAILURE)
 SORT_KEYS = ("created_at", "updated_at", "expires_at", "id", "type", "status")
 # expires_at is updated_at plus Glance's task time-to-live: the same order
 SORT_COLUMNS = {"type": Task.kind, "expires_at": Task.updated_at}
@@ -105,7 +106,8 @@ async def create_task(env: Env, ctx: RequestContext, body: Any) -> dict[str, Any
 
 def get_task(env: Env, ctx: RequestContext, task_id: str) -> dict[str, Any]:
     enforce(ctx, "image:get_task", {"project_id": ctx.project_id})
-    record = env.tasks.get(task_id)
+    # task ids are UUIDs: anything else names none (and a NUL would fail on PostgreSQL)
+    record = env.tasks.get(task_id) if UUID_RE.match(task_id) else None
     if record is None or record.kind not in KINDS:
         raise NotFound(f"Task with the identifier {task_id} not found")
     return task_detail(record)
@@ -125,6 +127,11 @@ def list_tasks(env: Env, ctx: RequestContext, params: list[tuple[str, str]]
         raise Invalid(f"Invalid sort key: {sort_key}. It must be one of: {', '.join(SORT_KEYS)}")
     if sort_dir not in ("asc", "desc"):
         raise Invalid(f"Invalid sort direction: {sort_dir}")
+    # Glance's filter check; it also keeps the internal kinds (deferred deletes) out of sight
+    if q.get("type", KINDS[0]) not in KINDS:
+        raise Invalid(f"Invalid type value: {q['type']}")
+    if q.get("status", STATUSES[0]) not in STATUSES:
+        raise Invalid(f"Invalid status value: {q['status']}")
     try:
         limit = min(int(q.get("limit", DEFAULT_LIMIT)), MAX_LIMIT)
     except ValueError:

@@ -40,10 +40,12 @@ def check(body: Any, schema: Schema, read_only: tuple[str, ...]) -> dict[str, An
 
 
 def name(value: str, what: str) -> str:
-    """A name that a URL can address again: not empty, no '/' (Glance takes both and then
-    cannot show or delete what it made)."""
-    if not value.strip() or "/" in value:
-        raise Invalid(f"Invalid {what} name {value!r}: it may not be empty or contain '/'")
+    """A name that a URL can address again: not empty, no '/', not '.' or '..' (Glance takes
+    them and then cannot show or delete what it made: clients resolve the dot segments of a
+    URL before sending it)."""
+    if not value.strip() or "/" in value or value in (".", ".."):
+        raise Invalid(f"Invalid {what} name {value!r}: it may not be empty, '.', '..' or "
+                      "contain '/'")
     return value
 
 

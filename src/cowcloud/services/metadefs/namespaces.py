@@ -94,7 +94,8 @@ def listing(s: Session, ctx: RequestContext, params: list[tuple[str, str]]
             raise Invalid(f"Invalid visibility value: {visibility}")
         stmt = stmt.where(MetadefNamespace.visibility == visibility)
     if q.filters.get("resource_types"):
-        wanted = [n.strip() for n in q.filters["resource_types"].split(",")]
+        # a name with a NUL names no type (and PostgreSQL would refuse the query)
+        wanted = [n.strip() for n in q.filters["resource_types"].split(",") if "\x00" not in n]
         stmt = stmt.where(MetadefNamespace.id.in_(
             select(MetadefNamespaceResourceType.namespace_id).join(MetadefResourceType)
             .where(MetadefResourceType.name.in_(wanted))))

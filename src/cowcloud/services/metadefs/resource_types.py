@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...db.models import MetadefNamespace, MetadefNamespaceResourceType, MetadefResourceType
@@ -32,6 +33,22 @@ def _taken(ns: MetadefNamespace, name: str) -> str:
             f"namespace={ns.namespace}, already exists.")
 
 
+def _resource_type(s: Session, name: str) -> MetadefResourceType:
+    """The type named, made now if new. Two requests may make the same new type at once: the
+    loser's insert fails in its savepoint and it takes the winner's row, rather than refusing
+    an association that conflicts with nothing."""
+    find = select(MetadefResourceType).where(MetadefResourceType.name == name)
+    rt = s.scalar(find)
+    if rt is None:
+        try:
+            with s.begin_nested():
+                rt = MetadefResourceType(name=name, protected=False)
+                s.add(rt)
+        except IntegrityError:
+            rt = s.scalars(find).one()
+    return rt
+
+
 def associate_row(s: Session, ns: MetadefNamespace, body: dict[str, Any]
                   ) -> MetadefNamespaceResourceType:
     """A new association of `ns` from a checked body, creating the resource type if new."""
@@ -40,10 +57,7 @@ def associate_row(s: Session, ns: MetadefNamespace, body: dict[str, Any]
     name = bodies.name(body["name"], "resource type")
     if any(a.resource_type.name == name for a in ns.associations):
         raise Conflict(_taken(ns, name))
-    rt = s.scalar(select(MetadefResourceType).where(MetadefResourceType.name == name))
-    if rt is None:
-        rt = MetadefResourceType(name=name, protected=False)
-        s.add(rt)
+    rt = _resource_type(s, name)
     assoc = MetadefNamespaceResourceType(resource_type=rt, prefix=body.get("prefix"),
                                          properties_target=body.get("properties_target"))
     ns.associations.append(assoc)
