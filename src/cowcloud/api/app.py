@@ -12,6 +12,7 @@ from ..services.runtime import Runtime
 from .errors import install_error_handlers
 from .identity import router as identity_router
 from .image import router as image_router
+from .limits import BodyLimit
 from .observability import install_observability
 
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
                   redirect_slashes=False)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
     app.include_router(identity_router)
     app.include_router(image_router)

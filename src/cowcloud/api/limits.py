@@ -1,0 +1,71 @@
+"""A cap on request bodies, except where image data streams in.
+
+Identity routes parse their JSON with FastAPI, which reads the whole body into memory first: with
+no cap, one POST of a few GiB holds a few GiB. Keystone refuses bodies over its
+max_request_body_size (112 KiB) with 413; cowcloud does the same for every route but the image
+data ones (PUT .../file and .../stage), whose bodies are streamed and bounded by the image size cap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_body
+
+MAX_BODY_BYTES = 114688  # Keystone's max_request_body_size default
+LARGER = {"/image": 256 << 10}  # image metadata (api/image/common.MAX_JSON_BYTES)
+DATA_ROUTE = re.compile(r"^/image/v2/images/[^/]+/(file|stage)$")
+
+
+def limit_for(path: str) -> int | None:
+    if DATA_ROUTE.match(path):
+        return None
+    return next((n for prefix, n in LARGER.items() if path.startswith(prefix)), MAX_BODY_BYTES)
+
+
+class BodyLimit:
+    """413 up front when Content-Length says too much; a chunked body is counted as it comes,
+    and the route reading it fails with 413 (its handler's error shape) once it is too much."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = limit_for(scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(scope, send, limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # an HTTPException: FastAPI's body parsing passes those on (anything else it
+                # turns into a 400), and api.errors renders it in the service's shape
+                raise HTTPException(413, _message(limit))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _message(limit: int) -> str:
+    return f"Request is too large: the body may hold at most {limit} bytes"
+
+
+async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+    body = json.dumps(error_body(scope["path"], 413, _message(limit))).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
