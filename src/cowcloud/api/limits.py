@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import error_body
 
 MAX_BODY_BYTES = 114688  # Keystone's max_request_body_size default
+DRAIN_MAX = 16 << 20  # an oversized body up to this is read (and dropped) before the 413
 LARGER = {"/image": 256 << 10}  # image metadata (api/image/common.MAX_JSON_BYTES)
 DATA_ROUTE = re.compile(r"^/image/v2/images/[^/]+/(file|stage)$")
 
@@ -41,6 +42,11 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
+            # Read what was sent before answering: closing a connection with unread data in it
+            # makes the kernel reset it, and the client sees a broken connection, not the 413.
+            # Past DRAIN_MAX the sender is not owed that much reading.
+            if int(declared) <= DRAIN_MAX:
+                await _drain(receive)
             await _refuse(scope, send, limit)
             return
         seen = 0
@@ -50,12 +56,24 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
+                if message.get("more_body"):
+                    await _drain(receive)  # as above: no reset instead of the answer
                 # an HTTPException: FastAPI's body parsing passes those on (anything else it
                 # turns into a 400), and api.errors renders it in the service's shape
                 raise HTTPException(413, _message(limit))
             return message
 
         await self.app(scope, counted, send)
+
+
+async def _drain(receive: Receive, most: int = DRAIN_MAX) -> None:
+    """Reads and drops the rest of a body, up to `most` bytes."""
+    read = 0
+    while read <= most:
+        message = await receive()
+        read += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
 
 
 def _message(limit: int) -> str:
@@ -66,6 +84,5 @@ async def _refuse(scope: Scope, send: Send, limit: int) -> None:
     body = json.dumps(error_body(scope["path"], 413, _message(limit))).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
