@@ -18,7 +18,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,3 +125,19 @@ def openstack(clouds_yaml: Path, *args: str, cloud: str = "cowcloud",
 
 def openstack_json(clouds_yaml: Path, *args: str, cloud: str = "cowcloud") -> Any:
     return json.loads(openstack(clouds_yaml, *args, "-f", "json", cloud=cloud).stdout)
+
+
+def race(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """The calls at once, each on its own thread, released together; their results in order."""
+    out: list[Any] = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(i: int) -> None:
+        start.wait()
+        out[i] = calls[i]()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out

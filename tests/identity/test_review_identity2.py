@@ -6,16 +6,15 @@ rejected valid tokens)."""
 from __future__ import annotations
 
 import subprocess
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pg_server import fresh_database
-from server import VENV_BIN, run_server, settings_for
+from server import VENV_BIN, race, run_server, settings_for
 
 from cowcloud.services.tokens import FernetKeys
 
@@ -30,20 +29,6 @@ def _keystone_error(resp: httpx.Response, status: int) -> None:
     assert error["code"] == status and error["message"] and error["title"], error
 
 
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """The calls at once, each on its own thread, released together."""
-    out: list[Any] = [None] * len(calls)
-    start = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        start.wait()
-        out[i] = calls[i]()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def test_lone_surrogates_are_400(srv: Any, admin_token: str) -> None:
@@ -117,7 +102,7 @@ def test_domain_delete_racing_creates_in_it_on_postgresql(pg: httpx.Client) -> N
         domain = _new(pg, "domain")
         assert pg.patch(f"{V3}/domains/{domain}",
                         json={"domain": {"enabled": False}}).status_code == 200
-        resps = _race([
+        resps = race([
             lambda d=domain: pg.delete(f"{V3}/domains/{d}"),
             lambda d=domain: pg.post(f"{V3}/projects", json={"project": {"name": "p",
                                                                          "domain_id": d}}),
@@ -145,10 +130,10 @@ def test_grants_racing_role_delete_and_each_other_on_postgresql(pg: httpx.Client
     grant = f"{V3}/projects/{project}/users/{user}/roles"
     for _ in range(6):
         role = _new(pg, "role")
-        resps = _race([lambda r=role: pg.put(f"{grant}/{r}")] * 4)
+        resps = race([lambda r=role: pg.put(f"{grant}/{r}")] * 4)
         assert [r.status_code for r in resps] == [204] * 4, [r.text for r in resps]
         role = _new(pg, "role")
-        resps = _race([lambda r=role: pg.delete(f"{V3}/roles/{r}"),
+        resps = race([lambda r=role: pg.delete(f"{V3}/roles/{r}"),
                        lambda r=role: pg.put(f"{grant}/{r}"),
                        lambda r=role: pg.put(f"{grant}/{r}")])
         assert resps[0].status_code == 204, resps[0].text

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import rados
+import rbd
 
 from cowcloud.config import Settings
 from cowcloud.storage.errors import NotFound
@@ -200,3 +202,12 @@ def glance(server_url: str, user: str, password: str, project: str, *args: str,
         raise AssertionError(f"glance {' '.join(args)} failed ({res.returncode}):\n"
                              f"{res.stdout}\n{res.stderr}")
     return res
+
+
+def mark_device(info: Any, pool: str, name: str, mark: bytes) -> None:
+    """Writes `mark` at the start of an rbd device behind the server's back, so a test can tell
+    which copy of an image a download read."""
+    with rados.Rados(conffile=str(info.conf), rados_id=info.user,
+                     conf={"keyring": str(info.keyring)}) as cluster:
+        with cluster.open_ioctx(pool) as ioctx, rbd.Image(ioctx, name) as image:
+            image.write(mark, 0)

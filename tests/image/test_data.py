@@ -9,8 +9,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import rados
-import rbd
 
 from cowcloud.config import Settings
 
@@ -20,6 +18,7 @@ from .helpers import (
     leftovers,
     make_qcow2,
     make_qcow2_with_backing,
+    mark_device,
     md5,
     pattern,
     sha512,
@@ -181,11 +180,7 @@ def test_download_prefers_the_stores_named(admin: Api, srv, ceph_clusters, tmp_p
     assert admin.post(f"/v2/images/{iid}/import", json={
         "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
     assert admin.wait_tasks(iid)[0]["status"] == "success"
-    info = ceph_clusters[1]
-    with rados.Rados(conffile=str(info.conf), rados_id=info.user,
-                     conf={"keyring": str(info.keyring)}) as cluster:
-        with cluster.open_ioctx("images") as ioctx, rbd.Image(ioctx, iid) as image:
-            image.write(b"DCN0", 0)
+    mark_device(ceph_clusters[1], "images", iid, b"DCN0")
     assert admin.get(f"/v2/images/{iid}/file").content == data  # the default store
     got = admin.get(f"/v2/images/{iid}/file", params={"prefer": "nowhere,dcn0"}).content
     assert got[:4] == b"DCN0" and got[4:] == data[4:]

@@ -5,24 +5,21 @@ order, and (on PostgreSQL) NUL bytes and concurrent new resource types."""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import rados
-import rbd
 from pg_server import fresh_database
-from server import RunningServer, run_server, settings_for
+from server import RunningServer, race, run_server, settings_for
 from sqlalchemy import delete
 
 from cowcloud.db.models import Task, utcnow
 from cowcloud.services.images.env import REAP_KIND
 
-from .helpers import Api, pattern, token_for, unique
+from .helpers import Api, mark_device, pattern, token_for, unique
 
 NS = "/v2/metadefs/namespaces"
 
@@ -34,20 +31,6 @@ def _glance_error(resp: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """The calls at once, each on its own thread, released together."""
-    out: list[Any] = [None] * len(calls)
-    start = threading.Barrier(len(calls))
-
-    def run(i: int) -> None:
-        start.wait()
-        out[i] = calls[i]()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def _legacy(image_id: str | None = None, **inp: Any) -> dict[str, Any]:
@@ -169,7 +152,7 @@ def test_concurrent_creates_of_one_image_id_are_one_201(admin: Api) -> None:
     for _ in range(3):
         iid = str(uuid.uuid4())
         body = _legacy(iid)
-        resps = _race([lambda b=body: admin.post("/v2/tasks", json=b)] * 4)
+        resps = race([lambda b=body: admin.post("/v2/tasks", json=b)] * 4)
         assert sorted(r.status_code for r in resps) == [201, 409, 409, 409], \
             [(r.status_code, r.text) for r in resps]
         for r in resps:
@@ -178,7 +161,7 @@ def test_concurrent_creates_of_one_image_id_are_one_201(admin: Api) -> None:
         iid = str(uuid.uuid4())
         image = {"id": iid, "name": unique("rv"), "disk_format": "raw",
                  "container_format": "bare"}
-        resps = _race([lambda b=image: admin.post("/v2/images", json=b)] * 4)
+        resps = race([lambda b=image: admin.post("/v2/images", json=b)] * 4)
         assert sorted(r.status_code for r in resps) == [201, 409, 409, 409], \
             [(r.status_code, r.text) for r in resps]
         assert admin.delete(f"/v2/images/{iid}").status_code == 204
@@ -221,11 +204,7 @@ def test_prefer_naming_the_default_first_reads_the_default(admin: Api,
     assert admin.post(f"/v2/images/{iid}/import", json={
         "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
     assert admin.wait_tasks(iid)[0]["status"] == "success"
-    info = ceph_clusters[1]
-    with rados.Rados(conffile=str(info.conf), rados_id=info.user,
-                     conf={"keyring": str(info.keyring)}) as cluster:
-        with cluster.open_ioctx("images") as ioctx, rbd.Image(ioctx, iid) as image:
-            image.write(b"DCN0", 0)
+    mark_device(ceph_clusters[1], "images", iid, b"DCN0")
     try:
         got = admin.get(f"/v2/images/{iid}/file", params={"prefer": "central,dcn0"}).content
         assert got == data
@@ -271,12 +250,12 @@ def test_concurrent_new_resource_type_on_postgresql(pg: Api) -> None:
         assert pg.post(NS, json={"namespace": name}).status_code == 201
     for _ in range(6):
         rtype = f"Review::{uuid.uuid4().hex[:8]}"
-        resps = _race([lambda n=n, t=rtype: pg.post(f"{NS}/{n}/resource_types",
+        resps = race([lambda n=n, t=rtype: pg.post(f"{NS}/{n}/resource_types",
                                                      json={"name": t}) for n in names])
         assert [r.status_code for r in resps] == [201] * 4, [r.text for r in resps]
         rtype = f"Review::{uuid.uuid4().hex[:8]}"
         made = [unique("rtns") for _ in range(4)]
-        resps = _race([lambda n=n, t=rtype: pg.post(NS, json={
+        resps = race([lambda n=n, t=rtype: pg.post(NS, json={
             "namespace": n, "resource_type_associations": [{"name": t}]}) for n in made])
         assert [r.status_code for r in resps] == [201] * 4, [r.text for r in resps]
     listed = [t["name"] for t in pg.get("/v2/metadefs/resource_types").json()["resource_types"]]

@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import rados
-import rbd
 from server import RunningServer, run_server
 
 from cowcloud.config import ConfigError, load
 
 from .conftest import image_settings
-from .helpers import Api, leftovers, pattern, token_for
+from .helpers import Api, leftovers, mark_device, pattern, token_for
 
 WEIGHTS = {"dcn0": 100, "central": 50}  # edge and central-b keep 0
 
@@ -44,11 +42,7 @@ def test_heaviest_store_first(weighted: RunningServer, ceph_clusters: list[Any])
     assert image["direct_url"] == image["locations"][0]["url"]
     assert image["direct_url"].startswith(f"rbd://{ceph_clusters[1].fsid}/")
     # mark the dcn0 copy behind the server's back: the download must read that one
-    c1 = ceph_clusters[1]
-    with rados.Rados(conffile=str(c1.conf), rados_id=c1.user,
-                     conf={"keyring": str(c1.keyring)}) as cluster:
-        with cluster.open_ioctx("images") as ioctx, rbd.Image(ioctx, iid) as dev:
-            dev.write(b"DCN0", 0)
+    mark_device(ceph_clusters[1], "images", iid, b"DCN0")
     assert api.get(f"/v2/images/{iid}/file").content[:4] == b"DCN0"
     assert api.get(f"/v2/images/{iid}/file", params={"prefer": "central"}).content == data
     api.delete(f"/v2/images/{iid}")

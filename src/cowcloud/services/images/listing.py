@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from ...db.models import Image, ImageMember, ImageProperty, ImageTag
 from ..context import RequestContext
+from ..paging import Descending, parse_limit
 from ..policy import enforce
-from ..sorting import Descending
 from .errors import Invalid
 from .model import UUID_RE
 
@@ -67,12 +67,7 @@ def parse_query(params: list[tuple[str, str]]) -> ListQuery:
         if "\x00" in name or "\x00" in value:  # PostgreSQL refuses NUL in text: 400, not 500
             raise Invalid("Query parameters may not contain NUL characters")
         if name == "limit":
-            try:
-                q.limit = int(value)
-            except ValueError:
-                raise Invalid("limit param must be an integer") from None
-            if q.limit < 0:
-                raise Invalid("limit param must be positive")
+            q.limit = parse_limit(value, MAX_LIMIT)
         elif name == "marker":
             q.marker = value
         elif name == "tag":
@@ -107,7 +102,6 @@ def parse_query(params: list[tuple[str, str]]) -> ListQuery:
         if len(dirs) <= 1:  # none, or one for every key
             dirs = (dirs or ["desc"]) * len(keys)
         q.sort = list(zip(keys, dirs, strict=True))
-    q.limit = min(q.limit, MAX_LIMIT)
     _check_filters(q.filters)
     return q
 

@@ -21,6 +21,7 @@ from ...db.models import Task
 from ...tasks import FAILURE, PENDING, PROCESSING, SUCCESS, Control, TaskRecord
 from ..context import RequestContext
 from ..errors import Invalid, NotFound
+from ..paging import parse_limit
 from ..policy import enforce
 from . import catalog, importing, webdl
 from .env import Env, image_row
@@ -132,12 +133,7 @@ def list_tasks(env: Env, ctx: RequestContext, params: list[tuple[str, str]]
         raise Invalid(f"Invalid type value: {q['type']}")
     if q.get("status", STATUSES[0]) not in STATUSES:
         raise Invalid(f"Invalid status value: {q['status']}")
-    try:
-        limit = min(int(q.get("limit", DEFAULT_LIMIT)), MAX_LIMIT)
-    except ValueError:
-        raise Invalid("limit param must be an integer") from None
-    if limit < 0:
-        raise Invalid("limit param must be positive")
+    limit = parse_limit(q.get("limit", str(DEFAULT_LIMIT)), MAX_LIMIT)
     column = SORT_COLUMNS.get(sort_key) or getattr(Task, sort_key)
     order = [column.asc() if sort_dir == "asc" else column.desc(),
              Task.id.asc() if sort_dir == "asc" else Task.id.desc()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sorting import Descending
+from ..paging import Descending, parse_limit
 from .errors import Denied, Invalid
 from .schemas import NAME_MAX, Schema, SchemaError, property_fields, validate
 
@@ -83,13 +83,7 @@ def list_params(params: list[tuple[str, str]], sort_keys: tuple[str, ...]) -> Li
     q = ListParams()
     for key, value in params:
         if key == "limit":
-            try:
-                q.limit = int(value)
-            except ValueError:
-                raise Invalid("limit param must be an integer") from None
-            if q.limit < 0:
-                raise Invalid("limit param must be positive")
-            q.limit = min(q.limit, MAX_LIMIT)
+            q.limit = parse_limit(value, MAX_LIMIT)
         elif key == "marker":
             q.marker = value
         elif key == "sort_key":
