@@ -59,3 +59,17 @@ def test_rotation_keeps_at_least_the_staged_and_primary_keys(tmp_path: Path) -> 
     keys.rotate(max_active=2)  # 4 goes: the token it signed is no longer readable
     with pytest.raises(InvalidToken):
         keys.fernet.decrypt(token)
+
+
+def test_a_garbage_key_stops_init_with_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "cowcloud.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n')
+    keys = tmp_path / "fernet-keys"
+    keys.mkdir(mode=0o700)
+    (keys / "1").write_text("not a key")
+    res = subprocess.run([str(VENV_BIN / "cowcloud"), "init", "--config", str(config)],
+                         capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    said = " ".join(res.stderr.split())  # rich wraps long lines
+    assert res.returncode == 1 and "Traceback" not in said
+    assert "is not a Fernet key" in said and str(keys / "1") in res.stderr.replace("\n", "")

@@ -92,6 +92,9 @@ def first_start(settings: Settings) -> BootstrapResult:
     runtime = Runtime(settings)
     try:
         admin = runtime.prepare()
+    except KeyRepositoryError as exc:  # a broken key file: say which, not a traceback
+        console.print(f"[red]error:[/red] token keys: {exc}")
+        raise typer.Exit(1) from exc
     finally:
         runtime.db.dispose()
     path = clouds_yaml_path()
