@@ -110,6 +110,37 @@ class RoleAssignment(Base):
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"))
 
 
+class Group(Base):
+    """A Keystone group: its members hold every role granted to it."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domains.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class UserGroupMembership(Base):
+    __tablename__ = "user_group_membership"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True, index=True)
+
+
+class GroupAssignment(Base):
+    """A role for a group on a project or a domain (target_type 'project' or 'domain')."""
+
+    __tablename__ = "group_assignments"
+    __table_args__ = (UniqueConstraint("group_id", "target_type", "target_id", "role_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(64), index=True)
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"))
+
+
 class ApplicationCredential(Base):
     __tablename__ = "application_credentials"
     __table_args__ = (UniqueConstraint("user_id", "name"),)

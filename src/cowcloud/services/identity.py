@@ -1,4 +1,5 @@
-"""Identity: domains, projects, users, roles, role assignments, and the first-start bootstrap.
+"""Identity: domains, projects, users, groups, roles, role assignments, and the first-start
+bootstrap.
 
 Every method is one short transaction. Roles admin > member > reader imply one another as in
 Keystone's bootstrap: an admin's token also carries member and reader.
@@ -13,13 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..db import Database
-from ..db.models import Base, Domain, Project, Role, RoleAssignment, User, utcnow
+from ..db.models import (
+    Base,
+    Domain,
+    Group,
+    GroupAssignment,
+    Project,
+    Role,
+    RoleAssignment,
+    User,
+    UserGroupMembership,
+    utcnow,
+)
 from .errors import AuthenticationFailed, Conflict, Denied, Invalid, NotFound
 from .passwords import hash_secret, random_secret, verify_secret
 
@@ -90,13 +102,23 @@ def expand_implied(names: Iterable[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class Assignment:
-    """One (user, role, project or domain) assignment, with the rows it names."""
+    """One (user or group, role, project or domain) assignment, with the rows it names."""
 
-    user: User
-    user_domain: Domain
+    user: User | None  # None for a group's assignment
+    user_domain: Domain | None
     role: Role
     project: Project | None
     domain: Domain | None  # the scope of a domain assignment, or the domain of the project
+    group: Group | None = None  # the group assigned (listing without ?effective)
+    group_domain: Domain | None = None
+    via_group: str | None = None  # an effective user assignment held through this group's
+
+
+def _grant_model(actor: str) -> tuple[Any, Any]:
+    """The assignment table and its actor column for 'user' or 'group'."""
+    if actor == "group":
+        return GroupAssignment, GroupAssignment.group_id
+    return RoleAssignment, RoleAssignment.user_id
 
 
 class Identity:
@@ -143,10 +165,13 @@ class Identity:
             if domain.enabled:  # Keystone's guard against a slip, in Keystone's words
                 raise Denied("Cannot delete a domain that is enabled, please disable it first.")
             projects = select(Project.id).where(Project.domain_id == domain_id)
-            s.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
-                                                   RoleAssignment.target_id.in_(projects)))
-            s.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "domain",
-                                                   RoleAssignment.target_id == domain_id))
+            for model in (RoleAssignment, GroupAssignment):
+                s.execute(delete(model).where(model.target_type == "project",
+                                              model.target_id.in_(projects)))
+                s.execute(delete(model).where(model.target_type == "domain",
+                                              model.target_id == domain_id))
+            # the domain's groups, with their memberships and grants (the foreign keys cascade)
+            s.execute(delete(Group).where(Group.domain_id == domain_id))
             s.execute(delete(User).where(User.domain_id == domain_id))
             s.execute(delete(Project).where(Project.domain_id == domain_id))
             s.delete(domain)
@@ -196,8 +221,9 @@ class Identity:
     def delete_project(self, project_id: str) -> None:
         with self.db.session() as s:
             s.delete(_get(s, Project, project_id, "project"))
-            s.execute(delete(RoleAssignment).where(RoleAssignment.target_type == "project",
-                                                   RoleAssignment.target_id == project_id))
+            for model in (RoleAssignment, GroupAssignment):
+                s.execute(delete(model).where(model.target_type == "project",
+                                              model.target_id == project_id))
 
     # --- users ---------------------------------------------------------------------------------
 
@@ -286,6 +312,7 @@ class Identity:
             role = _get(s, Role, role_id, "role")
             self._mutable(role, "delete")
             s.execute(delete(RoleAssignment).where(RoleAssignment.role_id == role_id))
+            s.execute(delete(GroupAssignment).where(GroupAssignment.role_id == role_id))
             s.delete(role)
 
     def _target(self, s: Session, target_type: str, target_id: str) -> Project | Domain:
@@ -295,107 +322,249 @@ class Identity:
             return _get(s, Domain, target_id, "domain")
         raise Invalid(f"unknown assignment target {target_type!r}")
 
-    def add_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
-        try:
-            self._add_grant(user_id, target_type, target_id, role_id)
-        except IntegrityError:
-            # raced: the same grant made at once (done, as PUT asks), or its user or role
-            # deleted at once (the check again says 404)
-            if not self.has_grant(user_id, target_type, target_id, role_id):
-                with _changed_meanwhile("role", role_id):
-                    self._add_grant(user_id, target_type, target_id, role_id)
+    def _actor(self, s: Session, actor: str, actor_id: str) -> User | Group:
+        if actor == "group":
+            return _get(s, Group, actor_id, "group")
+        return _get(s, User, actor_id, "user")
 
-    def _add_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
+    def add_grant(self, actor_id: str, target_type: str, target_id: str, role_id: str,
+                  actor: str = "user") -> None:
+        """A role for a user (or, with actor="group", a group) on a project or domain."""
+        try:
+            self._add_grant(actor_id, target_type, target_id, role_id, actor)
+        except IntegrityError:
+            # raced: the same grant made at once (done, as PUT asks), or its user, group or
+            # role deleted at once (the check again says 404)
+            if not self.has_grant(actor_id, target_type, target_id, role_id, actor):
+                with _changed_meanwhile("role", role_id):
+                    self._add_grant(actor_id, target_type, target_id, role_id, actor)
+
+    def _add_grant(self, actor_id: str, target_type: str, target_id: str, role_id: str,
+                   actor: str) -> None:
         with self.db.session() as s:
-            _get(s, User, user_id, "user")
+            self._actor(s, actor, actor_id)
             _get(s, Role, role_id, "role")
             self._target(s, target_type, target_id)
-            if not self._grant(s, user_id, target_type, target_id, role_id):
-                s.add(RoleAssignment(user_id=user_id, target_type=target_type,
-                                     target_id=target_id, role_id=role_id))
+            if not self._grant(s, actor_id, target_type, target_id, role_id, actor):
+                model, _ = _grant_model(actor)
+                s.add(model(**{f"{actor}_id": actor_id}, target_type=target_type,
+                            target_id=target_id, role_id=role_id))
 
-    def remove_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> None:
+    def remove_grant(self, actor_id: str, target_type: str, target_id: str, role_id: str,
+                     actor: str = "user") -> None:
         with self.db.session() as s:
-            grant = self._grant(s, user_id, target_type, target_id, role_id)
+            grant = self._grant(s, actor_id, target_type, target_id, role_id, actor)
             if grant is None:
-                raise NotFound(f"Could not find role assignment: role {role_id} for user "
-                               f"{user_id} on {target_type} {target_id}.")
+                raise NotFound(f"Could not find role assignment: role {role_id} for {actor} "
+                               f"{actor_id} on {target_type} {target_id}.")
             s.delete(grant)
 
-    def has_grant(self, user_id: str, target_type: str, target_id: str, role_id: str) -> bool:
+    def has_grant(self, actor_id: str, target_type: str, target_id: str, role_id: str,
+                  actor: str = "user") -> bool:
         with self.db.session() as s:
-            return self._grant(s, user_id, target_type, target_id, role_id) is not None
+            return self._grant(s, actor_id, target_type, target_id, role_id, actor) is not None
 
     @staticmethod
-    def _grant(s: Session, user_id: str, target_type: str, target_id: str,
-               role_id: str) -> RoleAssignment | None:
-        return s.scalar(select(RoleAssignment).where(
-            RoleAssignment.user_id == user_id, RoleAssignment.target_type == target_type,
-            RoleAssignment.target_id == target_id, RoleAssignment.role_id == role_id))
+    def _grant(s: Session, actor_id: str, target_type: str, target_id: str, role_id: str,
+               actor: str = "user") -> RoleAssignment | GroupAssignment | None:
+        if not all(plain(v) for v in (actor_id, target_id, role_id)):
+            return None
+        model, column = _grant_model(actor)
+        return s.scalar(select(model).where(
+            column == actor_id, model.target_type == target_type,
+            model.target_id == target_id, model.role_id == role_id))
 
-    def list_grants(self, user_id: str, target_type: str, target_id: str) -> list[Role]:
+    def list_grants(self, actor_id: str, target_type: str, target_id: str,
+                    actor: str = "user") -> list[Role]:
         with self.db.session() as s:
-            _get(s, User, user_id, "user")
+            self._actor(s, actor, actor_id)
             self._target(s, target_type, target_id)
-            return list(s.scalars(select(Role).join(RoleAssignment).where(
-                RoleAssignment.user_id == user_id, RoleAssignment.target_type == target_type,
-                RoleAssignment.target_id == target_id).order_by(Role.name)))
+            model, column = _grant_model(actor)
+            return list(s.scalars(select(Role).join(model).where(
+                column == actor_id, model.target_type == target_type,
+                model.target_id == target_id).order_by(Role.name)))
+
+    @staticmethod
+    def _group_grants_of(user_id: str) -> Any:
+        """The group assignments a user holds through membership (a query to filter on)."""
+        return select(GroupAssignment).join(
+            UserGroupMembership, UserGroupMembership.group_id == GroupAssignment.group_id
+        ).where(UserGroupMembership.user_id == user_id)
 
     @staticmethod
     def roles_on(s: Session, user_id: str, target_type: str, target_id: str) -> list[Role]:
-        """The user's effective roles on a project or domain: direct ones and those implied."""
-        direct = s.scalars(select(Role.name).join(RoleAssignment).where(
+        """The user's effective roles on a project or domain: direct ones, those granted to
+        the user's groups, and those implied."""
+        direct = select(Role.name).join(RoleAssignment).where(
             RoleAssignment.user_id == user_id, RoleAssignment.target_type == target_type,
-            RoleAssignment.target_id == target_id))
-        names = expand_implied(direct)
+            RoleAssignment.target_id == target_id)
+        via_groups = Identity._group_grants_of(user_id).subquery()
+        grouped = select(Role.name).join(via_groups, via_groups.c.role_id == Role.id).where(
+            via_groups.c.target_type == target_type, via_groups.c.target_id == target_id)
+        names = expand_implied(s.scalars(union(direct, grouped)))
         if not names:
             return []
         return list(s.scalars(select(Role).where(Role.name.in_(names)).order_by(Role.name)))
 
     def list_assignments(self, user_id: str | None = None, project_id: str | None = None,
                          domain_id: str | None = None, role_id: str | None = None,
-                         effective: bool = False) -> list[Assignment]:
-        if not all(plain(v) for v in (user_id, project_id, domain_id) if v):
+                         effective: bool = False, group_id: str | None = None) -> list[Assignment]:
+        """Keystone's /v3/role_assignments. Without `effective`: user and group assignments as
+        granted. With it: each group assignment becomes one per member (`via_group`), implied
+        roles are added, and group assignments themselves are not listed."""
+        if not all(plain(v) for v in (user_id, project_id, domain_id, group_id) if v):
             return []  # ?user.id=a%00b matches nothing (and would fail on PostgreSQL)
+        if effective and group_id:
+            raise Invalid("Combining effective and group filter will always result in an "
+                          "empty list.")
         with self.db.session() as s:
-            query = select(RoleAssignment, User, Role).join(User).join(Role)
-            if user_id:
-                query = query.where(RoleAssignment.user_id == user_id)
-            for target_type, target_id in (("project", project_id), ("domain", domain_id)):
-                if target_id:
-                    query = query.where(RoleAssignment.target_type == target_type,
-                                        RoleAssignment.target_id == target_id)
             roles = {r.name: r for r in s.scalars(select(Role))}
+            grants: list[tuple[RoleAssignment | GroupAssignment, Role]] = []
+            if not group_id:
+                query = select(RoleAssignment, Role).join(Role)
+                if user_id:
+                    query = query.where(RoleAssignment.user_id == user_id)
+                grants += [(g, r) for g, r in s.execute(query.order_by(RoleAssignment.id))]
+            if not (user_id and not effective):
+                by_group = select(GroupAssignment, Role).join(Role)
+                if group_id:
+                    by_group = by_group.where(GroupAssignment.group_id == group_id)
+                grants += [(g, r) for g, r in s.execute(by_group.order_by(GroupAssignment.id))]
             out: list[Assignment] = []
-            seen: set[tuple[str, str, str, str]] = set()
-            for grant, user, role in s.execute(query.order_by(RoleAssignment.id)):
+            seen: set[tuple[str, ...]] = set()
+            for grant, role in grants:
+                if project_id and (grant.target_type, grant.target_id) != ("project", project_id):
+                    continue
+                if domain_id and (grant.target_type, grant.target_id) != ("domain", domain_id):
+                    continue
                 is_project = grant.target_type == "project"
                 project = s.get(Project, grant.target_id) if is_project else None
                 domain = s.get(Domain, project.domain_id if project else grant.target_id)
-                user_domain = _get(s, Domain, user.domain_id, "domain")
-                for name in expand_implied([role.name]) if effective else [role.name]:
-                    key = (user.id, name, grant.target_type, grant.target_id)
-                    if name in roles and key not in seen:
-                        seen.add(key)
-                        out.append(Assignment(user, user_domain, roles[name], project, domain))
+                names = expand_implied([role.name]) if effective else [role.name]
+                if isinstance(grant, RoleAssignment):
+                    holders: list[tuple[User | None, str | None]] = [
+                        (s.get(User, grant.user_id), None)]
+                    group = None
+                elif effective:
+                    members = select(User).join(UserGroupMembership).where(
+                        UserGroupMembership.group_id == grant.group_id).order_by(User.name)
+                    if user_id:
+                        members = members.where(User.id == user_id)
+                    holders = [(u, grant.group_id) for u in s.scalars(members)]
+                    group = None
+                else:
+                    holders, group = [(None, None)], s.get(Group, grant.group_id)
+                for user, via in holders:
+                    user_domain = s.get(Domain, user.domain_id) if user else None
+                    group_domain = s.get(Domain, group.domain_id) if group else None
+                    actor = user.id if user else f"group:{group.id if group else ''}"
+                    for name in names:
+                        key = (actor, via or "", name, grant.target_type, grant.target_id)
+                        if name in roles and key not in seen:
+                            seen.add(key)
+                            out.append(Assignment(user, user_domain, roles[name], project,
+                                                  domain, group, group_domain, via))
             return [a for a in out if role_id is None or a.role.id == role_id]
 
     def user_projects(self, user_id: str, enabled_only: bool = False) -> list[Project]:
-        """Projects where the user holds any role (enabled ones only, for scoping a token)."""
+        """Projects where the user holds any role, directly or through a group (enabled ones
+        only, for scoping a token)."""
         with self.db.session() as s:
-            query = select(Project).join(RoleAssignment, RoleAssignment.target_id == Project.id) \
-                .where(RoleAssignment.target_type == "project",
-                       RoleAssignment.user_id == user_id).distinct().order_by(Project.name)
+            via_groups = self._group_grants_of(user_id).subquery()
+            direct = select(RoleAssignment.target_id).where(
+                RoleAssignment.target_type == "project", RoleAssignment.user_id == user_id)
+            grouped = select(via_groups.c.target_id).where(via_groups.c.target_type == "project")
+            query = select(Project).where(Project.id.in_(union(direct, grouped))) \
+                .order_by(Project.name)
             if enabled_only:
                 query = query.join(Domain).where(Project.enabled, Domain.enabled)
             return list(s.scalars(query))
 
     def user_domains(self, user_id: str) -> list[Domain]:
         with self.db.session() as s:
-            return list(s.scalars(
-                select(Domain).join(RoleAssignment, RoleAssignment.target_id == Domain.id)
-                .where(RoleAssignment.target_type == "domain", RoleAssignment.user_id == user_id,
-                       Domain.enabled).distinct().order_by(Domain.name)))
+            via_groups = self._group_grants_of(user_id).subquery()
+            direct = select(RoleAssignment.target_id).where(
+                RoleAssignment.target_type == "domain", RoleAssignment.user_id == user_id)
+            grouped = select(via_groups.c.target_id).where(via_groups.c.target_type == "domain")
+            return list(s.scalars(select(Domain).where(
+                Domain.id.in_(union(direct, grouped)), Domain.enabled).order_by(Domain.name)))
+
+    # --- groups --------------------------------------------------------------------------------
+
+    def list_groups(self, name: str | None = None, domain_id: str | None = None) -> list[Group]:
+        with self.db.session() as s:
+            return _filtered(s, Group, name=name, domain_id=domain_id)
+
+    def get_group(self, group_id: str) -> Group:
+        with self.db.session() as s:
+            return _get(s, Group, group_id, "group")
+
+    def create_group(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID,
+                     description: str = "") -> Group:
+        with _unique("group", name), self.db.session() as s:
+            _get(s, Domain, domain_id, "domain")
+            group = Group(name=name, domain_id=domain_id, description=description)
+            s.add(group)
+            s.flush()
+            return group
+
+    def update_group(self, group_id: str, changes: dict[str, Any]) -> Group:
+        with _unique("group", changes.get("name", "")), self.db.session() as s:
+            group = _get(s, Group, group_id, "group")
+            for key in ("name", "description"):
+                if key in changes:
+                    setattr(group, key, changes[key])
+            return group
+
+    def delete_group(self, group_id: str) -> None:
+        """The group, its memberships and its grants (the foreign keys cascade); its members'
+        tokens lose the group's roles at their next validation."""
+        with self.db.session() as s:
+            s.delete(_get(s, Group, group_id, "group"))
+
+    def add_member(self, group_id: str, user_id: str) -> None:
+        try:
+            with self.db.session() as s:
+                _get(s, Group, group_id, "group")
+                _get(s, User, user_id, "user")
+                if s.get(UserGroupMembership, (user_id, group_id)) is None:
+                    s.add(UserGroupMembership(user_id=user_id, group_id=group_id))
+        except IntegrityError:
+            # raced: the same membership added at once (done, as PUT asks), or the user or
+            # group deleted at once (the check again says 404)
+            if not self.is_member(group_id, user_id):
+                with _changed_meanwhile("group", group_id), self.db.session() as s:
+                    _get(s, Group, group_id, "group")
+                    _get(s, User, user_id, "user")
+                    s.add(UserGroupMembership(user_id=user_id, group_id=group_id))
+
+    def is_member(self, group_id: str, user_id: str) -> bool:
+        """Keystone's check: 404 for an unknown group or user, False for a non-member."""
+        with self.db.session() as s:
+            _get(s, Group, group_id, "group")
+            _get(s, User, user_id, "user")
+            return s.get(UserGroupMembership, (user_id, group_id)) is not None
+
+    def remove_member(self, group_id: str, user_id: str) -> None:
+        with self.db.session() as s:
+            _get(s, Group, group_id, "group")
+            _get(s, User, user_id, "user")
+            membership = s.get(UserGroupMembership, (user_id, group_id))
+            if membership is None:
+                raise NotFound(f"Could not find user, {user_id}, in group {group_id}.")
+            s.delete(membership)
+
+    def group_members(self, group_id: str) -> list[User]:
+        with self.db.session() as s:
+            _get(s, Group, group_id, "group")
+            return list(s.scalars(select(User).join(UserGroupMembership).where(
+                UserGroupMembership.group_id == group_id).order_by(User.name)))
+
+    def user_groups(self, user_id: str) -> list[Group]:
+        with self.db.session() as s:
+            _get(s, User, user_id, "user")
+            return list(s.scalars(select(Group).join(UserGroupMembership).where(
+                UserGroupMembership.user_id == user_id).order_by(Group.name)))
 
 
 # --- first start -----------------------------------------------------------------------------

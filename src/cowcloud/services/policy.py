@@ -5,7 +5,8 @@ the implied roles too, as Keystone's bootstrap sets them up), so `reader` below 
 and admins. A rule is a predicate over (RequestContext, target), where the target is a dict that
 describes the thing acted on. Target keys, per family:
 
-- identity:*  user_id (the user acted on, or the subject of a token), project_id, domain_id
+- identity:*  user_id (the user acted on, or the subject of a token), project_id, domain_id,
+              group_id
 - image:*     owner (project id owning the image; for add_image, the owner asked for, or absent),
               visibility (public, community, shared, private),
               members (project ids the image is shared with that may see it: Glance lets a member
@@ -135,6 +136,17 @@ RULES: dict[str, Predicate] = {
     "identity:update_user": admin,
     "identity:delete_user": admin,
     "identity:change_password": self_user,
+    # groups: admin only, except that a user may list their own groups (Keystone's default)
+    "identity:list_groups": admin,
+    "identity:get_group": admin,
+    "identity:create_group": admin,
+    "identity:update_group": admin,
+    "identity:delete_group": admin,
+    "identity:list_users_in_group": admin,
+    "identity:add_user_to_group": admin,
+    "identity:remove_user_from_group": admin,
+    "identity:check_user_in_group": admin,
+    "identity:list_groups_for_user": admin_or_self,
     "identity:list_roles": admin,
     "identity:get_role": admin,
     "identity:create_role": admin,

@@ -1,13 +1,14 @@
-"""Identity (Keystone v3) at /identity: discovery, tokens, resources, catalog, app credentials."""
+"""Identity (Keystone v3) at /identity: discovery, tokens, resources, groups, catalog, app
+credentials."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import appcreds, catalog, resources, tokens
+from . import appcreds, catalog, groups, resources, tokens
 
 router = APIRouter()
-for module in (tokens, resources, catalog, appcreds):
+for module in (tokens, resources, groups, catalog, appcreds):
     router.include_router(module.router, prefix="/identity")
 
 __all__ = ["router"]

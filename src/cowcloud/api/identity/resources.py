@@ -1,4 +1,5 @@
-"""Keystone v3 resources: domains, projects, users, roles, grants and role assignments."""
+"""Keystone v3 resources: domains, projects, users, roles, grants and role assignments (groups,
+their members and their grants are in groups.py)."""
 
 from __future__ import annotations
 
@@ -332,13 +333,13 @@ def list_role_assignments(request: Request, rt: Runtime = Rt,
                           ctx: RequestContext = Ctx) -> dict[str, Any]:
     enforce(ctx, "identity:list_role_assignments")
     q = request.query_params
-    if q.get("group.id") or q.get("scope.system"):
-        assignments = []  # no groups and no system scope here: nothing can match
+    if q.get("scope.system"):
+        assignments = []  # no system scope here: nothing can match
     else:
         assignments = rt.identity.list_assignments(
             user_id=q.get("user.id"), project_id=q.get("scope.project.id"),
             domain_id=q.get("scope.domain.id"), role_id=q.get("role.id"),
-            effective=bool(flag(q.get("effective"))))
+            effective=bool(flag(q.get("effective"))), group_id=q.get("group.id"))
     names = bool(flag(q.get("include_names")))
     return collection(request, "role_assignments",
                       [assignment_view(request, a, names) for a in assignments])

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from ...db.models import ApplicationCredential, Domain, Project, Role, User
+from ...db.models import ApplicationCredential, Domain, Group, Project, Role, User
 from ...services.authn import TokenInfo
 from ...services.catalog import Catalog, CatalogService, Endpoint
 from ...services.errors import Invalid
@@ -93,20 +93,48 @@ def role_view(request: Request, r: Role) -> dict[str, Any]:
             "options": options, "links": self_link(request, f"/roles/{r.id}")}
 
 
+def group_view(request: Request, g: Group, membership: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": g.id, "name": g.name, "domain_id": g.domain_id,
+                           "description": g.description,
+                           "links": self_link(request, f"/groups/{g.id}")}
+    if membership:  # GET /v3/users/{id}/groups: Keystone adds the (never set) expiry
+        out["membership_expires_at"] = None
+    return out
+
+
 def assignment_view(request: Request, a: Assignment, names: bool) -> dict[str, Any]:
+    """A user's or a group's assignment; an effective one held through a group links to the
+    group's assignment and to the membership, as Keystone's does."""
     kind, target = ("project", a.project) if a.project else ("domain", a.domain)
     assert target is not None and a.domain is not None
     role: dict[str, Any] = {"id": a.role.id}
-    user: dict[str, Any] = {"id": a.user.id}
     scope: dict[str, Any] = {"id": target.id}
+    out: dict[str, Any] = {"role": role, "scope": {kind: scope}}
+    if a.user is not None:
+        actor = out["user"] = {"id": a.user.id}
+        if names and a.user_domain is not None:
+            actor.update(name=a.user.name, domain=domain_ref(a.user_domain))
+    elif a.group is not None:
+        actor = out["group"] = {"id": a.group.id}
+        if names and a.group_domain is not None:
+            actor.update(name=a.group.name, domain=domain_ref(a.group_domain))
     if names:
         role["name"] = a.role.name
-        user.update(name=a.user.name, domain=domain_ref(a.user_domain))
         scope["name"] = target.name
         if a.project:
             scope["domain"] = domain_ref(a.domain)
-    link = v3_url(request, f"/{kind}s/{target.id}/users/{a.user.id}/roles/{a.role.id}")
-    return {"role": role, "user": user, "scope": {kind: scope}, "links": {"assignment": link}}
+    if a.group is not None or a.via_group is not None:
+        group_id = a.group.id if a.group is not None else a.via_group
+        links = {"assignment": v3_url(
+            request, f"/{kind}s/{target.id}/groups/{group_id}/roles/{a.role.id}")}
+        if a.via_group is not None and a.user is not None:
+            links["membership"] = v3_url(request, f"/groups/{group_id}/users/{a.user.id}")
+    else:
+        assert a.user is not None
+        links = {"assignment": v3_url(
+            request, f"/{kind}s/{target.id}/users/{a.user.id}/roles/{a.role.id}")}
+    out["links"] = links
+    return out
 
 
 def catalog_view(endpoints: list[Endpoint]) -> list[dict[str, Any]]:
