@@ -1,4 +1,5 @@
-"""Keystone v3 groups: the groups, their members, and roles granted to them."""
+"""Keystone v3 groups: the groups and their members (grants to them: resources.py, with
+users')."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from ...services.errors import Invalid, NotFound
 from ...services.identity import DEFAULT_DOMAIN_ID
 from ...services.policy import enforce
 from ...services.runtime import Runtime
-from .resources import LONG_NAME, Ctx, Rt, _changes, _name, _target_type, fetch_enforced
-from .views import collection, group_view, role_view, section, user_view
+from .resources import LONG_NAME, Ctx, Rt, _changes, _name, fetch_enforced
+from .views import collection, group_view, section, user_view
 
 router = APIRouter(prefix="/v3")
 
@@ -109,43 +110,3 @@ def list_groups_for_user(request: Request, user_id: str, rt: Runtime = Rt,
     groups = rt.identity.user_groups(user_id)
     return collection(request, "groups", [group_view(request, g, membership=True)
                                           for g in groups])
-
-
-# --- roles granted to groups -----------------------------------------------------------------
-
-@router.get("/{kind}/{target_id}/groups/{group_id}/roles")
-def list_group_grants(request: Request, kind: str, target_id: str, group_id: str,
-                      rt: Runtime = Rt, ctx: RequestContext = Ctx) -> dict[str, Any]:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:list_grants", {f"{target_type}_id": target_id, "group_id": group_id})
-    roles = rt.identity.list_grants(group_id, target_type, target_id, actor="group")
-    return collection(request, "roles", [role_view(request, r) for r in roles])
-
-
-@router.put("/{kind}/{target_id}/groups/{group_id}/roles/{role_id}", status_code=204)
-def create_group_grant(kind: str, target_id: str, group_id: str, role_id: str,
-                       rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:create_grant", {f"{target_type}_id": target_id, "group_id": group_id})
-    rt.identity.add_grant(group_id, target_type, target_id, role_id, actor="group")
-    return Response(status_code=204)
-
-
-@router.head("/{kind}/{target_id}/groups/{group_id}/roles/{role_id}", status_code=204)
-@router.get("/{kind}/{target_id}/groups/{group_id}/roles/{role_id}", status_code=204)
-def check_group_grant(kind: str, target_id: str, group_id: str, role_id: str,
-                      rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:check_grant", {f"{target_type}_id": target_id, "group_id": group_id})
-    if not rt.identity.has_grant(group_id, target_type, target_id, role_id, actor="group"):
-        raise NotFound(f"Could not find role assignment: role {role_id} for group {group_id}.")
-    return Response(status_code=204)
-
-
-@router.delete("/{kind}/{target_id}/groups/{group_id}/roles/{role_id}", status_code=204)
-def revoke_group_grant(kind: str, target_id: str, group_id: str, role_id: str,
-                       rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:revoke_grant", {f"{target_type}_id": target_id, "group_id": group_id})
-    rt.identity.remove_grant(group_id, target_type, target_id, role_id, actor="group")
-    return Response(status_code=204)

@@ -283,6 +283,7 @@ def delete_role(role_id: str, rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Re
 
 
 GRANT_TARGETS = {"projects": "project", "domains": "domain"}
+GRANT_ACTORS = {"users": "user", "groups": "group"}
 
 
 def _target_type(kind: str) -> str:
@@ -291,40 +292,56 @@ def _target_type(kind: str) -> str:
     return GRANT_TARGETS[kind]
 
 
-@router.get("/{kind}/{target_id}/users/{user_id}/roles")
-def list_grants(request: Request, kind: str, target_id: str, user_id: str, rt: Runtime = Rt,
-                ctx: RequestContext = Ctx) -> dict[str, Any]:
+def _grant(ctx: RequestContext, rule: str, kind: str, target_id: str, actors: str,
+           actor_id: str) -> tuple[str, str]:
+    """(target type, actor) of /{kind}/{target_id}/{actors}/{actor_id}/roles..., enforced:
+    a user's and a group's grants are the same routes, the same rules and the same checks."""
     target_type = _target_type(kind)
-    enforce(ctx, "identity:list_grants", {f"{target_type}_id": target_id, "user_id": user_id})
-    roles = rt.identity.list_grants(user_id, target_type, target_id)
+    if actors not in GRANT_ACTORS:
+        raise NotFound(f"The resource could not be found: /{kind}/{target_id}/{actors}")
+    actor = GRANT_ACTORS[actors]
+    enforce(ctx, rule, {f"{target_type}_id": target_id, f"{actor}_id": actor_id})
+    return target_type, actor
+
+
+@router.get("/{kind}/{target_id}/{actors}/{actor_id}/roles")
+def list_grants(request: Request, kind: str, target_id: str, actors: str, actor_id: str,
+                rt: Runtime = Rt, ctx: RequestContext = Ctx) -> dict[str, Any]:
+    target_type, actor = _grant(ctx, "identity:list_grants", kind, target_id, actors, actor_id)
+    roles = rt.identity.list_grants(actor_id, target_type, target_id, actor=actor)
     return collection(request, "roles", [role_view(request, r) for r in roles])
 
 
-@router.put("/{kind}/{target_id}/users/{user_id}/roles/{role_id}", status_code=204)
-def create_grant(kind: str, target_id: str, user_id: str, role_id: str, rt: Runtime = Rt,
-                 ctx: RequestContext = Ctx) -> Response:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:create_grant", {f"{target_type}_id": target_id, "user_id": user_id})
-    rt.identity.add_grant(user_id, target_type, target_id, role_id)
+@router.put("/{kind}/{target_id}/{actors}/{actor_id}/roles/{role_id}", status_code=204)
+def create_grant(kind: str, target_id: str, actors: str, actor_id: str, role_id: str,
+                 rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
+    target_type, actor = _grant(ctx, "identity:create_grant", kind, target_id, actors, actor_id)
+    rt.identity.add_grant(actor_id, target_type, target_id, role_id, actor=actor)
     return Response(status_code=204)
 
 
-@router.head("/{kind}/{target_id}/users/{user_id}/roles/{role_id}", status_code=204)
-def check_grant(kind: str, target_id: str, user_id: str, role_id: str, rt: Runtime = Rt,
-                ctx: RequestContext = Ctx) -> Response:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:check_grant", {f"{target_type}_id": target_id, "user_id": user_id})
-    if not rt.identity.has_grant(user_id, target_type, target_id, role_id):
-        raise NotFound(f"Could not find role assignment: role {role_id} for user {user_id}.")
+@router.head("/{kind}/{target_id}/{actors}/{actor_id}/roles/{role_id}", status_code=204)
+def check_grant(kind: str, target_id: str, actors: str, actor_id: str, role_id: str,
+                rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
+    target_type, actor = _grant(ctx, "identity:check_grant", kind, target_id, actors, actor_id)
+    if not rt.identity.has_grant(actor_id, target_type, target_id, role_id, actor=actor):
+        raise NotFound(f"Could not find role assignment: role {role_id} for {actor} "
+                       f"{actor_id}.")
     return Response(status_code=204)
 
 
-@router.delete("/{kind}/{target_id}/users/{user_id}/roles/{role_id}", status_code=204)
-def revoke_grant(kind: str, target_id: str, user_id: str, role_id: str, rt: Runtime = Rt,
-                 ctx: RequestContext = Ctx) -> Response:
-    target_type = _target_type(kind)
-    enforce(ctx, "identity:revoke_grant", {f"{target_type}_id": target_id, "user_id": user_id})
-    rt.identity.remove_grant(user_id, target_type, target_id, role_id)
+@router.get("/{kind}/{target_id}/groups/{group_id}/roles/{role_id}", status_code=204)
+def check_group_grant(kind: str, target_id: str, group_id: str, role_id: str,
+                      rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
+    """A group's grant may be checked with GET as well as HEAD (a user's with HEAD only)."""
+    return check_grant(kind, target_id, "groups", group_id, role_id, rt, ctx)
+
+
+@router.delete("/{kind}/{target_id}/{actors}/{actor_id}/roles/{role_id}", status_code=204)
+def revoke_grant(kind: str, target_id: str, actors: str, actor_id: str, role_id: str,
+                 rt: Runtime = Rt, ctx: RequestContext = Ctx) -> Response:
+    target_type, actor = _grant(ctx, "identity:revoke_grant", kind, target_id, actors, actor_id)
+    rt.identity.remove_grant(actor_id, target_type, target_id, role_id, actor=actor)
     return Response(status_code=204)
 
 
