@@ -30,6 +30,13 @@ def _named(rows: list[Named], name: str) -> Named | None:
     return next((r for r in rows if r.name == name), None)
 
 
+def _rename(item: Named, rows: list[Named], new_name: str, taken: str) -> None:
+    """Gives `item` (one of `rows`) its new name; 409 with `taken` when another has it."""
+    if new_name != item.name and _named(rows, new_name) is not None:
+        raise Conflict(taken)
+    item.name = new_name
+
+
 # ------------------------------------------------------------------------ objects
 
 def _object_taken(ns: MetadefNamespace, name: str) -> str:
@@ -92,9 +99,7 @@ def update_object(s: Session, ctx: RequestContext, ns_name: str, name: str,
     ns = load(s, ctx, ns_name, "image:modify_metadef_object")
     o = _object(ns, name)
     new_name = bodies.name(body["name"], "object")
-    if new_name != o.name and _named(ns.objects, new_name) is not None:
-        raise Conflict(_object_taken(ns, new_name))
-    o.name = new_name
+    _rename(o, ns.objects, new_name, _object_taken(ns, new_name))
     o.description = body.get("description")
     o.required = body.get("required")
     o.properties = bodies.property_map(body.get("properties") or {})
@@ -179,9 +184,7 @@ def update_property(s: Session, ctx: RequestContext, ns_name: str, name: str,
     ns = load(s, ctx, ns_name, "image:modify_metadef_property")
     p = _property(ns, name)
     new_name = bodies.name(body["name"], "property")
-    if new_name != p.name and _named(ns.properties, new_name) is not None:
-        raise Conflict(_property_taken(ns, new_name))
-    p.name = new_name
+    _rename(p, ns.properties, new_name, _property_taken(ns, new_name))
     p.json_schema = bodies.property_definition(body)
     flush(s, _property_taken(ns, new_name))
     return views.property_schema(p)
@@ -261,9 +264,7 @@ def update_tag(s: Session, ctx: RequestContext, ns_name: str, name: str,
     ns = load(s, ctx, ns_name, "image:modify_metadef_tag")
     t = _tag(ns, name)
     new_name = bodies.name(body["name"], "tag")
-    if new_name != t.name and _named(ns.tags, new_name) is not None:
-        raise Conflict(_tag_taken(ns, new_name))
-    t.name = new_name
+    _rename(t, ns.tags, new_name, _tag_taken(ns, new_name))
     flush(s, _tag_taken(ns, new_name))
     return views.tag(t)
 
