@@ -88,6 +88,14 @@ class Client:
             time.sleep(0.05)
 
 
+def download(c: Client, clusters: list, base: str, iid: str, peer_name: str,  # type: ignore[type-arg]
+             repeat: int) -> tuple[list[float], list[float]]:
+    """GET /file to /dev/null, and the peer: rbd export of the same data (images/PEER_NAME)."""
+    ours = [c.curl("-o", "/dev/null", f"{base}/v2/images/{iid}/file") for _ in range(repeat)]
+    peer = [run(rbd(clusters[0], "export", f"images/{peer_name}", "-")) for _ in range(repeat)]
+    return ours, peer
+
+
 def copy_image(c: Client, clusters: list, iid: str, peer_name: str,  # type: ignore[type-arg]
                repeat: int) -> tuple[list[float], list[float]]:
     """copy-image central -> dcn0 until active there, and the peer: rbd export | rbd import of
@@ -152,10 +160,7 @@ def main() -> None:
         c.curl("-T", str(dense), "-H", "Content-Type: application/octet-stream",
                f"{base}/v2/images/{iid}/file")
         run(rbd(clusters[0], "import", str(dense), "images/peer"))
-        down = [c.curl("-o", "/dev/null", f"{base}/v2/images/{iid}/file")
-                for _ in range(args.repeat)]
-        peer = [run(rbd(clusters[0], "export", "images/peer", "-"))
-                for _ in range(args.repeat)]
+        down, peer = download(c, clusters, base, iid, "peer", args.repeat)
         table.add(f"download, random <- rbd (Glance {GLANCE['download']} MB/s)", median(down),
                   median(peer), size, "rbd export")
         copies, copy_peer = copy_image(c, clusters, iid, "peer", args.repeat)
@@ -166,10 +171,7 @@ def main() -> None:
         c.curl("-T", str(sparse), "-H", "Content-Type: application/octet-stream",
                f"{base}/v2/images/{sid}/file")
         run(rbd(clusters[0], "import", str(sparse), "images/speer"))
-        down = [c.curl("-o", "/dev/null", f"{base}/v2/images/{sid}/file")
-                for _ in range(args.repeat)]
-        peer = [run(rbd(clusters[0], "export", "images/speer", "-"))
-                for _ in range(args.repeat)]
+        down, peer = download(c, clusters, base, sid, "speer", args.repeat)
         table.add("download, sparse (16 MiB of data) <- rbd (Glance 1,196 MB/s)", median(down),
                   median(peer), size, "rbd export")
         copies, speer = copy_image(c, clusters, sid, "speer", args.repeat)

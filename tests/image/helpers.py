@@ -211,3 +211,15 @@ def mark_device(info: Any, pool: str, name: str, mark: bytes) -> None:
                      conf={"keyring": str(info.keyring)}) as cluster:
         with cluster.open_ioctx(pool) as ioctx, rbd.Image(ioctx, name) as image:
             image.write(mark, 0)
+
+
+def copied_to_dcn0_and_marked(api: Api, ceph_clusters: list[Any], data: bytes) -> str:
+    """A new image holding `data` in the default store (central) and in dcn0, whose copy is then
+    marked with b"DCN0" (mark_device): a download tells by its first bytes which copy it read."""
+    iid = api.create()["id"]
+    assert api.upload(iid, data).status_code == 204
+    assert api.post(f"/v2/images/{iid}/import", json={
+        "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
+    assert api.wait_tasks(iid)[0]["status"] == "success"
+    mark_device(ceph_clusters[1], "images", iid, b"DCN0")
+    return iid

@@ -14,11 +14,11 @@ from cowcloud.config import Settings
 
 from .helpers import (
     Api,
+    copied_to_dcn0_and_marked,
     glance,
     leftovers,
     make_qcow2,
     make_qcow2_with_backing,
-    mark_device,
     md5,
     pattern,
     sha512,
@@ -175,12 +175,7 @@ def test_download_prefers_the_stores_named(admin: Api, srv, ceph_clusters, tmp_p
     """`?prefer=` (glance image-download --prefer): a DCN site reads its own copy. The dcn0
     copy is marked behind the server's back so the test can tell which store was read."""
     data = pattern(2 << 20, seed=41)
-    iid = admin.create()["id"]
-    assert admin.upload(iid, data).status_code == 204
-    assert admin.post(f"/v2/images/{iid}/import", json={
-        "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
-    assert admin.wait_tasks(iid)[0]["status"] == "success"
-    mark_device(ceph_clusters[1], "images", iid, b"DCN0")
+    iid = copied_to_dcn0_and_marked(admin, ceph_clusters, data)
     assert admin.get(f"/v2/images/{iid}/file").content == data  # the default store
     got = admin.get(f"/v2/images/{iid}/file", params={"prefer": "nowhere,dcn0"}).content
     assert got[:4] == b"DCN0" and got[4:] == data[4:]

@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from cowcloud.db.models import Task, utcnow
 from cowcloud.services.images.env import REAP_KIND
 
-from .helpers import Api, mark_device, pattern, token_for, unique
+from .helpers import Api, copied_to_dcn0_and_marked, pattern, token_for, unique
 
 NS = "/v2/metadefs/namespaces"
 
@@ -199,12 +199,7 @@ def test_prefer_naming_the_default_first_reads_the_default(admin: Api,
     a store the caller names twice still did. The dcn0 copy is marked to tell which was
     read."""
     data = pattern(1 << 20, seed=77)
-    iid = admin.create()["id"]
-    assert admin.upload(iid, data).status_code == 204
-    assert admin.post(f"/v2/images/{iid}/import", json={
-        "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
-    assert admin.wait_tasks(iid)[0]["status"] == "success"
-    mark_device(ceph_clusters[1], "images", iid, b"DCN0")
+    iid = copied_to_dcn0_and_marked(admin, ceph_clusters, data)
     try:
         got = admin.get(f"/v2/images/{iid}/file", params={"prefer": "central,dcn0"}).content
         assert got == data
