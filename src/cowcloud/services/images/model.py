@@ -7,6 +7,7 @@ table each. The view leaves out what only the HTTP layer knows (`self`, `file`, 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -76,13 +77,13 @@ def active_locations(image: Image) -> list[Any]:
             if loc.status == "active" and not loc.store.startswith(RESERVED_PREFIX)]
 
 
-def by_weight(locations: list[Any], weights: dict[str, int]) -> list[Any]:
+def by_weight(locations: list[Any], weights: Mapping[str, int]) -> list[Any]:
     """Heaviest store first (Glance's store weights); equal weights keep their order."""
     return sorted(locations, key=lambda loc: -weights.get(loc.store, 0))
 
 
 def view(image: Image, *, show_locations: bool = True,
-         weights: dict[str, int] | None = None) -> dict[str, Any]:
+         weights: Mapping[str, int] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {p.name: p.value for p in image.properties}
     for key in BASE_ATTRIBUTES:
         out[key] = getattr(image, key)

@@ -14,6 +14,7 @@ a conversion reads), `ID.src` (a staged image copied into an rbd cluster to be c
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -77,6 +78,7 @@ class Stores:
         self._settings = settings
         self._clusters = clusters
         self._stores: dict[str, Store] = {}
+        self._weights: dict[str, int] = {}
 
     def load(self) -> None:
         settings = self._settings
@@ -96,6 +98,7 @@ class Stores:
                 description=target.description, default=(name == default),
                 backend=self._clusters[target.cluster],
                 rbd=spec if isinstance(spec, RbdClusterSettings) else None, weight=target.weight)
+        self._weights = {name: store.weight for name, store in self._stores.items()}
 
     def __contains__(self, name: object) -> bool:
         return name in self._stores
@@ -112,8 +115,9 @@ class Stores:
     def names(self) -> list[str]:
         return list(self._stores)
 
-    def weights(self) -> dict[str, int]:
-        return {name: store.weight for name, store in self._stores.items()}
+    def weights(self) -> Mapping[str, int]:
+        """Store name -> weight; built once at load, since every image view orders by it."""
+        return self._weights
 
     @property
     def default(self) -> Store:
