@@ -7,6 +7,8 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from .contract import (
     BackendInfo,
@@ -20,7 +22,7 @@ from .contract import (
     SnapshotInfo,
     Usage,
 )
-from .errors import InvalidArgument
+from .errors import InvalidArgument, NotSupported
 from .streams import is_zero, rechunk
 
 log = logging.getLogger("cowcloud.storage")
@@ -172,6 +174,21 @@ class BaseBackend(abc.ABC):
     async def lock_owners(self, dev: DeviceRef) -> list[LockOwner]: ...
     @abc.abstractmethod
     async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None: ...
+
+    # ---------------------------------------------------------- optional, "not supported" by default
+
+    async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
+        """Ranges written (data or zeros) in `dev` since its snapshot `since`: what an
+        incremental backup or a replication pass must carry. Reading them gives the new bytes."""
+        raise NotSupported("changed_extents", backend=self.name)
+
+    @asynccontextmanager
+    async def qemu_node(self, what: DeviceRef | SnapRef) -> AsyncIterator[dict[str, Any]]:
+        """A qemu block node (blockdev options) presenting the bytes of a device or snapshot,
+        usable by qemu-img while the context is held (nothing else writes the device then).
+        Only storage.conversion uses it: qemu-img runs nowhere else."""
+        raise NotSupported("qemu_node", backend=self.name)
+        yield {}  # pragma: no cover - makes this an async generator
 
     async def read_extents(self, dev: DeviceRef, chunk_size: int = 8 * MiB
                            ) -> AsyncIterator[tuple[int, bytes]]:

@@ -78,6 +78,12 @@ class FormatMismatch(InvalidArgument):
         self.detected = detected
 
 
+class TooLarge(InvalidArgument):
+    """Over a size limit: a stream longer than allowed, a virtual size above the cap."""
+
+    status = 413
+
+
 class PermissionDenied(StorageError):
     """The cluster refused the credentials or caps."""
 

@@ -63,7 +63,20 @@ def inspect(head: bytes) -> FormatInfo:
         return FormatInfo("iso", None)
     if len(head) >= 0x208 and head[0x1FE:0x200] == b"\x55\xaa" and head[0x200:0x208] == b"EFI PART":
         return FormatInfo("gpt", None)
+    if _vmdk_text_descriptor(head):
+        return FormatInfo("vmdk", None, ("a VMDK descriptor without data names other files",))
     return FormatInfo("raw", None)
+
+
+def _vmdk_text_descriptor(head: bytes) -> bool:
+    """What qemu's VMDK probe takes for a descriptor: in its 2 KiB probe window, a line
+    `version=1|2|3` (comment lines and leading blanks skipped), wherever it stands. Such a file
+    read as VMDK opens the extent files it names, so it is refused whatever comes before."""
+    for line in head[:2048].split(b"\n"):
+        text = line.lstrip(b" ").rstrip(b"\r")
+        if text in (b"version=1", b"version=2", b"version=3"):
+            return True
+    return False
 
 
 def _qcow2(head: bytes) -> FormatInfo:
@@ -140,17 +153,21 @@ def _vhd(head: bytes) -> FormatInfo:
     return FormatInfo("vhd", size)
 
 
-def check(info: FormatInfo, declared: str | None) -> None:
+def check(info: FormatInfo, declared: str | None, *, archive: bool = False) -> None:
     """Refuses unsafe content, and content whose format is not the declared one.
 
     As Glance does: gpt counts as raw, an iso holding a gpt is an iso, and formats inspection
-    cannot tell from raw (ami, ari, aki) accept raw-looking data.
+    cannot tell from raw (ami, ari, aki) accept raw-looking data. `archive`: the payload is a
+    container (ova, docker...) that inspection reads as raw bytes; a disk image found there is
+    still held to the declared format, so no container hides a qcow2 declared as something else.
     """
     if info.problems:
         raise UnsafeImage("image refused: " + "; ".join(info.problems))
     if declared is None:
         return
     detected = "raw" if info.format == "gpt" else info.format
+    if archive and detected == "raw":
+        return
     if declared in OPAQUE_FORMATS and detected == "raw":
         return
     if declared == "iso" and info.format in ("iso", "gpt"):

@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ...block import devices, ingest
+from ...block.taps import zero_filled
 from ...db.models import Image
 from ...storage import BaseBackend, DeviceRef
 from ..context import RequestContext
 from ..errors import Denied, Invalid
-from . import access, devices
+from . import access
 from .env import ACTIVE, STAGED, Env, location
 from .errors import Conflict, ImageNotFound
-from .hashing import zero_filled
 from .landing import Landed, apply, convert_into, needs_conversion
 from .model import active_locations
 from .stores import STAGING_STORE, Store
@@ -101,7 +102,7 @@ async def _write(env: Env, ctx: RequestContext, image_id: str, chunks: AsyncIter
     convert = not staging and needs_conversion(env, disk_format, store)
     dev = store.device(image_id, ".stage" if staging else ".convert" if convert else "")
     try:
-        rec = await devices.receive(chunks, store.backend, dev, disk_format=disk_format,
+        rec = await ingest.receive(chunks, store.backend, dev, disk_format=disk_format,
                                     container_format=container, expected_size=size,
                                     size_cap=env.settings.image.size_cap,
                                     hash_algo=env.settings.image.hashing_algorithm)

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ...block import devices
 from ...db.models import ImageLocation
 from ...storage import DeviceRef
 from ...storage.errors import StorageError
 from ...tasks import Control, Retry, TaskRecord
 from ..context import RequestContext
 from ..errors import Denied, NotFound
-from . import access, devices
+from . import access
 from .env import ACTIVE, DELETING, STAGED, Env, location
 from .errors import Conflict
 from .stores import STAGING_STORE

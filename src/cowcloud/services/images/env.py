@@ -22,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...config import Settings
+from ...block import devices
 from ...db import Database
 from ...db.models import Image, ImageLocation
 from ...storage import DeviceRef
 from ...storage.errors import Busy
 from ...tasks import TaskRunner
-from . import devices
 from .errors import Conflict
 from .stores import SNAP, STAGING_STORE, Store, Stores
 

@@ -23,16 +23,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ...block import devices, ingest
 from ...db.models import Image
 from ...storage import BaseBackend, DeviceRef, SnapRef
 from ...storage.contract import Progress
 from ...storage.errors import Busy
 from ...tasks import Control, Retry, TaskRecord
-from . import devices, webdl
+from . import webdl
 from .data import finish_stage
 from .env import ACTIVE, PENDING, STAGED, Env, image_row, location
 from .errors import Invalid
-from .landing import Landed, apply, convert_into, needs_conversion
+from .landing import Landed, apply, conversion_refused, convert_into, needs_conversion
 from .model import FAILED_IMPORT, IMPORT_TASK, IMPORTING, prop, set_prop
 from .stores import SNAP, STAGING_STORE, Store
 
@@ -212,7 +213,7 @@ class ImportTask:
         await env.run(lambda s: env.add_pending(s, st.id, store, task=task.id, staging=True))
         dev = store.device(st.id, ".stage")
         async with webdl.fetch(uri, env.settings.image) as (length, body):
-            rec = await devices.receive(body, store.backend, dev, disk_format=st.disk_format,
+            rec = await ingest.receive(body, store.backend, dev, disk_format=st.disk_format,
                                         container_format=st.container_format,
                                         expected_size=length, size_cap=env.settings.image.size_cap,
                                         hash_algo=env.settings.image.hashing_algorithm)
@@ -268,6 +269,8 @@ class ImportTask:
             return src.backend, dev, dev.snap(SNAP)
 
         async def write(store: Store, cb: Progress) -> None:
+            if needs_conversion(env, st.disk_format, store):
+                raise Invalid(conversion_refused(st.disk_format, store.name))
             backend, dev, snap = source_for(store)
             dst = store.device(st.id)
             await devices.transfer(backend, dev, store.backend, dst, src_snap=snap, progress=cb)

@@ -20,6 +20,7 @@ from ..errors import Invalid
 from . import access, webdl
 from .env import REAP_KIND, STAGED, Env, location
 from .errors import Conflict
+from .landing import conversion_refused, needs_conversion
 from .model import FAILED_IMPORT, IMPORT_TASK, IMPORTING, active_locations, prop, set_prop
 from .stores import STAGING_STORE
 
@@ -121,6 +122,8 @@ def queue(s: Session, env: Env, ctx: RequestContext, image_id: str, body: dict[s
         for name in stores:
             if name in present:
                 raise Invalid(f"Image is already present at store '{name}'")
+            if needs_conversion(env, image.disk_format, env.stores[name]):
+                raise Invalid(conversion_refused(image.disk_format, name))
         for name in stores:
             st = env.stores[name]
             if _zombie(s, st.cluster, st.pool, image.id):

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...block import devices
+from ...block.ingest import Received
+from ...block.taps import HASH_ALGO
 from ...db.models import Image
-from ...storage import BaseBackend, DeviceRef
-from ...storage.copy import copy_device
-from . import convert, devices
-from .devices import Received
+from ...storage import BaseBackend, DeviceRef, conversion
 from .env import Env
-from .hashing import HASH_ALGO
 from .model import UPLOADED_FORMAT, UPLOADED_HASH, UPLOADED_SIZE, set_prop
 from .stores import Store
 
@@ -40,7 +39,8 @@ class Landed:
 
     @classmethod
     def as_received(cls, rec: Received, disk_format: str | None) -> Landed:
-        virtual = rec.info.virtual_size if rec.info.virtual_size else rec.size
+        # qemu's word where it read the data; a header qemu does not read gives no size
+        virtual = rec.virtual_size if rec.virtual_size else rec.size
         return cls(rec.size, virtual, rec.checksum, rec.os_hash_value, disk_format,
                    os_hash_algo=rec.os_hash_algo)
 
@@ -59,33 +59,29 @@ class Landed:
 
 
 def needs_conversion(env: Env, disk_format: str | None, store: Store) -> bool:
-    return (env.settings.image.convert_to_raw_for_rbd and store.kind == "rbd"
-            and convert.convertible(disk_format))
+    """RBD cannot boot qcow2 (or vmdk, vhd...): a shared (Ceph) store holds only raw."""
+    return (env.settings.image.convert_to_raw_for_rbd and store.backend.info.shared
+            and conversion.convertible(disk_format))
+
+
+def conversion_refused(disk_format: str | None, store: str) -> str:
+    # A copy keeps the image's bytes: it cannot make them raw in one store and leave them
+    # qcow2 in the others (one image, one checksum), so an rbd store refuses the copy.
+    return (f"store {store} holds only raw images, and this image is {disk_format}: import it "
+            "again (glance-direct or web-download) to have it converted, then copy that")
 
 
 async def convert_into(env: Env, store: Store, image_id: str, src: BaseBackend,
                        src_dev: DeviceRef, uploaded: Landed) -> Landed:
-    """Writes the raw conversion of src_dev (the uploaded bytes) into the image's device in
-    the rbd `store`, sealed. A source outside the store's cluster is first copied beside the
-    target (ID.src), since qemu-img reads rbd itself. Work devices are removed on the way out;
-    on failure the caller discards the store's devices (env.discard)."""
-    assert store.rbd is not None and uploaded.disk_format is not None
+    """Writes the raw conversion of src_dev (the uploaded bytes, wherever they lie) into the
+    image's device in `store`, sealed (block.devices.convert_to_raw); on failure nothing of it
+    is left, and the caller discards what else the write left (env.discard)."""
+    assert uploaded.disk_format is not None
     dst = store.device(image_id)
-    if src is store.backend:
-        src_uri = convert.rbd_uri(store.rbd, src_dev)
-        temp = None
-    else:
-        temp = store.device(image_id, ".src")
-        await copy_device(src, src_dev, store.backend, temp)
-        src_uri = convert.rbd_uri(store.rbd, temp)
-    virtual = await convert.inspect_source(uploaded.disk_format, src_uri)
-    await store.backend.create(dst, virtual)
-    await convert.to_raw(uploaded.disk_format, src_uri, convert.rbd_uri(store.rbd, dst))
-    if temp is not None:
-        await devices.remove(store.backend, temp)
+    await devices.convert_to_raw(src, src_dev, uploaded.disk_format, store.backend, dst,
+                                 size_cap=env.settings.image.size_cap)
     # Stored and uploaded hashes in one algorithm, the upload's, whatever the config says now.
     size, _md5, sha = await devices.hash_device(store.backend, dst, uploaded.os_hash_algo)
-    await devices.seal(store.backend, dst)
     return Landed(size=size, virtual_size=size, checksum=uploaded.checksum, os_hash_value=sha,
                   disk_format="raw", properties={UPLOADED_FORMAT: uploaded.disk_format,
                                                  UPLOADED_SIZE: str(uploaded.size),

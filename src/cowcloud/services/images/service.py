@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ...block.targets import Targets
 from ...config import Settings
 from ...db import Database
 from ...db.models import Image
@@ -35,7 +36,7 @@ IMPORT_METHODS = importing.METHODS
 class ImageService:
     def __init__(self, settings: Settings, db: Database, clusters: Clusters,
                  tasks: TaskRunner) -> None:
-        self.env = Env(settings, db, Stores(settings, clusters), tasks)
+        self.env = Env(settings, db, Stores(Targets(settings, clusters)), tasks)
         tasks.register(importing.TASK_KIND, ImportTask(self.env))
         tasks.register(REAP_KIND, ReapTask(self.env))
         tasks.register(task_api.LEGACY_KIND, task_api.LegacyImportTask(self.env))

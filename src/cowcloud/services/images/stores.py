@@ -18,12 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from ...config import RbdClusterSettings, Settings
+from ...block.devices import SNAP
+from ...block.targets import Targets
 from ...storage import BaseBackend, DeviceRef
-from ...storage.registry import Clusters
 from ..errors import Unavailable
 
-SNAP = "snap"
 STAGING_STORE = "os_glance_staging_store"  # the staging area's location row (never shown)
 RESERVED_PREFIX = "os_glance_"
 CHUNK_SIZE = 8 << 20  # reported as chunk_size in the stores' detail
@@ -37,7 +36,6 @@ class Store:
     description: str
     default: bool
     backend: BaseBackend
-    rbd: RbdClusterSettings | None  # for qemu-img, which reads rbd: URIs itself
     weight: int = 0
 
     @property
@@ -74,17 +72,14 @@ def parse_location(url: str) -> tuple[str, str, str, str, str | None]:
 class Stores:
     """The configured image stores over the opened clusters; built once the clusters are open."""
 
-    def __init__(self, settings: Settings, clusters: Clusters) -> None:
-        self._settings = settings
-        self._clusters = clusters
+    def __init__(self, targets: Targets) -> None:
+        self._targets = targets
         self._stores: dict[str, Store] = {}
         self._weights: dict[str, int] = {}
 
     def load(self) -> None:
-        settings = self._settings
-        default = settings.default_of("image_stores")
         seen: dict[tuple[str, str], str] = {}
-        for name, target in settings.image_stores.items():
+        for name, target in self._targets.of("image_stores").items():
             if name.startswith(RESERVED_PREFIX):
                 raise ValueError(f"image_stores.{name}: the prefix {RESERVED_PREFIX!r} is reserved")
             if (target.cluster, target.pool) in seen:
@@ -92,12 +87,10 @@ class Stores:
                 raise ValueError(f"image_stores.{name}: same cluster and pool as store "
                                  f"{seen[(target.cluster, target.pool)]!r}")
             seen[(target.cluster, target.pool)] = name
-            spec = settings.clusters[target.cluster]
             self._stores[name] = Store(
                 name=name, cluster=target.cluster, pool=target.pool,
-                description=target.description, default=(name == default),
-                backend=self._clusters[target.cluster],
-                rbd=spec if isinstance(spec, RbdClusterSettings) else None, weight=target.weight)
+                description=target.description, default=target.default,
+                backend=target.backend, weight=target.weight)
         self._weights = {name: store.weight for name, store in self._stores.items()}
 
     def __contains__(self, name: object) -> bool:
@@ -128,8 +121,4 @@ class Stores:
                           "section in the configuration")
 
     def backend_of(self, cluster: str) -> BaseBackend:
-        return self._clusters[cluster]
-
-    def rbd_settings(self, cluster: str) -> RbdClusterSettings | None:
-        spec = self._settings.clusters.get(cluster)
-        return spec if isinstance(spec, RbdClusterSettings) else None
+        return self._targets.backend(cluster)

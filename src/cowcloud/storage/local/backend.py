@@ -16,7 +16,9 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from ..base import BaseBackend, check_name, check_range, check_size
 from ..contract import (
@@ -52,6 +54,11 @@ def _snap(snap: SnapRef) -> SnapRef:
     _ref(snap.device)
     check_name("snapshot", snap.name)
     return snap
+
+
+def _qcow2_node(path: Path, *, locking: bool) -> dict[str, Any]:
+    return {"driver": "qcow2",
+            "file": {"driver": "file", "filename": str(path), "locking": "on" if locking else "off"}}
 
 
 class LocalBackend(BaseBackend):
@@ -213,6 +220,24 @@ class LocalBackend(BaseBackend):
 
     async def usage(self, dev: DeviceRef) -> Usage:
         return await dataio.usage(self._layout, self._handles, _ref(dev))
+
+    async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
+        return await dataio.changed_extents(self._layout, self._handles, _ref(dev),
+                                            check_name("snapshot", since))
+
+    @asynccontextmanager
+    async def qemu_node(self, what: DeviceRef | SnapRef) -> AsyncIterator[dict[str, Any]]:
+        # A snapshot layer never changes: qemu may read it beside anyone. A device's top is
+        # held exclusively (its qemu-nbd stopped, so its cached qcow2 metadata is on disk, and
+        # no new one starts) for as long as qemu-img works on it.
+        if isinstance(what, SnapRef):
+            self._layout.chain(_snap(what).device).layer(what.name)  # NotFound if missing
+            yield _qcow2_node(self._layout.snap_file(what), locking=False)
+            return
+        dev = _ref(what)
+        async with self._handles.exclusive(dev):
+            top = self._layout.chain(dev).top.path  # NotFound if the device is gone
+            yield _qcow2_node(top, locking=True)
 
     # -- data ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..base import merge_extents
 from ..contract import DeviceRef, Extent, MiB, Progress, Usage
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NotFound
 from ..streams import is_zero, rechunk
 from . import meta as metadata
 from . import qemu_img
@@ -61,6 +61,23 @@ async def extents(layout: Layout, handles: Handles, dev: DeviceRef) -> list[Exte
     """Ranges holding data anywhere in the chain (a clone sees its parent's), clipped to size."""
     size, _, entries = await _allocation(layout, handles, dev)
     return _data(entries, size)
+
+
+async def changed_extents(layout: Layout, handles: Handles, dev: DeviceRef,
+                          since: str) -> list[Extent]:
+    """Ranges allocated (data or zeros) in the layers above snapshot `since`: the writes made
+    after it. The layers are top first, so the snapshot's own layer sits at depth `above`."""
+    chain = layout.chain(dev)
+    above = next((i for i, layer in enumerate(chain.layers) if i and layer.snap == since), None)
+    if above is None:
+        raise NotFound(f"snapshot {dev}@{since} does not exist")
+    size, _, entries = await _allocation(layout, handles, dev)
+    out = []
+    for e in entries:
+        start, end = int(e["start"]), min(int(e["start"]) + int(e["length"]), size)
+        if int(e.get("depth", 0)) < above and (e.get("data") or e.get("zero")) and end > start:
+            out.append(Extent(start, end - start))
+    return merge_extents(out)
 
 
 async def usage(layout: Layout, handles: Handles, dev: DeviceRef) -> Usage:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from ..base import BaseBackend
+from ..base import BaseBackend, check_name
 from ..contract import (
     BackendInfo,
     DeviceInfo,
@@ -18,7 +20,7 @@ from ..contract import (
     SnapshotInfo,
     Usage,
 )
-from ..errors import Unavailable
+from ..errors import NotFound, Unavailable
 from . import clones, devices, io, locks, snapshots
 from .cluster import RbdCluster
 
@@ -102,6 +104,26 @@ class RbdBackend(BaseBackend):
     async def usage(self, dev: DeviceRef) -> Usage:
         return await devices.usage(self.cluster, dev)
 
+    async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
+        return await devices.changed_extents(self.cluster, dev, since)
+
+    @asynccontextmanager
+    async def qemu_node(self, what: DeviceRef | SnapRef) -> AsyncIterator[dict[str, Any]]:
+        # qemu opens the cluster itself (its own librbd client): the legacy filename is the
+        # one form that carries a keyring given apart from ceph.conf. Names are storage-checked
+        # ([A-Za-z0-9._-]); paths get qemu's escapes.
+        dev, snap = (what.device, what.name) if isinstance(what, SnapRef) else (what, None)
+        for kind, name in (("pool", dev.pool), ("device", dev.name), ("snapshot", snap)):
+            if name is not None:
+                check_name(kind, name)
+        if not await self.exists(dev):
+            raise NotFound(f"device {dev} does not exist")
+        spec = f"rbd:{dev.pool}/{dev.name}" + (f"@{snap}" if snap else "")
+        spec += f":conf={_esc(self.conf)}:id={_esc(self.user)}"
+        if self.keyring:
+            spec += f":keyring={_esc(self.keyring)}"
+        yield {"driver": "raw", "file": {"driver": "rbd", "filename": spec}}
+
     # ---------------------------------------------------------------- data
 
     async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None:
@@ -166,3 +188,7 @@ class RbdBackend(BaseBackend):
 
     async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None:
         await locks.break_lock(self.cluster, dev, owner)
+
+
+def _esc(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace(":", "\\:")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..base import check_name, check_size
-from ..contract import DeviceInfo, DeviceRef, Usage
+from ..base import check_name, check_size, merge_extents
+from ..contract import DeviceInfo, DeviceRef, Extent, Usage
 from ..errors import AlreadyExists, HasChildren, HasSnapshots, InvalidArgument, NotFound
 from .clones import parent_of, snapshot_children
 from .cluster import IMAGE_FEATURES, Image, Ioctx, RbdCluster
@@ -128,6 +128,21 @@ def allocated(image: Image, include_parent: bool) -> list[tuple[int, int]]:
     image.diff_iterate(0, image.size(), None, seen, include_parent=include_parent,
                        whole_object=True)
     return found
+
+
+async def changed_extents(cluster: RbdCluster, dev: DeviceRef, since: str) -> list[Extent]:
+    """Ranges written or discarded since snapshot `since` (librbd's diff_iterate from it)."""
+    def work(image: Image) -> list[Extent]:
+        if since not in {s["name"] for s in image.list_snaps()}:
+            raise NotFound(f"snapshot {dev}@{since} does not exist")
+        found: list[Extent] = []
+
+        def seen(offset: int, length: int, _exists: bool) -> int:
+            found.append(Extent(offset, length))
+            return 0
+        image.diff_iterate(0, image.size(), since, seen, include_parent=False)
+        return merge_extents(found)
+    return await cluster.with_image(dev, work, read_only=True, what=f"changes of {dev}")
 
 
 async def usage(cluster: RbdCluster, dev: DeviceRef) -> Usage:
