@@ -157,3 +157,21 @@ def test_an_invalid_file_is_reported_on_stdout_with_status_2(tmp_path: Path) -> 
     assert res.returncode == 2
     assert res.stdout.startswith("problem  configuration: ")
     assert "image.show_image_direct_url" in res.stdout and "[image] show_locations" in res.stdout
+
+
+def test_the_database_is_reached_or_named_as_a_problem(postgres_url: str, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    for url, status, words in (
+            (postgres_url, 0, "ok       database: "),
+            (f"postgresql://cowcloud@127.0.0.1:{dead_port}/cowcloud", 1,
+             "problem  database: postgresql://cowcloud@127.0.0.1:"),
+    ):
+        config = tmp_path / "cowcloud.toml"
+        config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\ndatabase = "{url}"\n')
+        res = check(config, "--timeout", "2")
+        assert res.returncode == status, res.stdout
+        (line,) = lines_about(res.stdout, "database")
+        assert line.startswith(words), line
+        assert line.endswith(": reached") if status == 0 else "cannot connect" in line

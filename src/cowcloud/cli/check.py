@@ -93,9 +93,9 @@ def _database(report: Report, settings: Settings, timeout: float) -> None:
             _folder(report, "database", Path(url.database).parent,
                     f"sqlite {url.database} in folder ")
         return
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
     shown = url.render_as_string(hide_password=True)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")  # the driver the server uses (db.engine)
     try:
         engine = create_engine(url, connect_args={"connect_timeout": max(1, int(timeout))})
         try:
