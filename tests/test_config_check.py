@@ -99,10 +99,14 @@ def test_each_problem_is_one_line_and_the_exit_status_says_so(
     dead_conf = tmp_path / "dead.conf"
     dead_conf.write_text(f"[global]\nfsid = 3161a3b4-e5ff-42a0-9f53-860403b29a33\n"
                          f"mon_host = v2:127.0.0.1:{dead_port}\n")
+    wrong_key = tmp_path / "wrong.keyring"  # client.admin, but not the key the cluster knows
+    subprocess.run(["ceph-authtool", "--create-keyring", str(wrong_key), "--gen-key", "-n",
+                    "client.admin"], check=True, capture_output=True, timeout=30)
     config = tmp_path / "cowcloud.toml"
     config.write_text("\n".join([
         f'[server]\ndata_dir = "{tmp_path / "data"}"\n',
         "[sites.a]\n",
+        rbd_cluster("wrongkey", "a", c0.conf, wrong_key, "admin"),
         rbd_cluster("gone", "a", tmp_path / "no" / "ceph.conf", c0.keyring, "admin"),
         rbd_cluster("dead", "a", dead_conf, c0.keyring, "admin"),
         rbd_cluster("central", "a", c0.conf, c0.keyring, c0.user),
@@ -128,6 +132,10 @@ def test_each_problem_is_one_line_and_the_exit_status_says_so(
     assert dead[-1].startswith("problem  cluster dead: connect to") and "timed out" in dead[-1]
     assert "no monitor answered within 2s" in dead[-1]
     assert lines_about(out, "image store on_dead")[0].startswith("problem ")
+
+    wrong = lines_about(out, "cluster wrongkey")[-1]
+    assert wrong.startswith("problem  cluster wrongkey: connect to") and "permission" in wrong.lower()
+    assert wrong.endswith("(is the key of client.admin in the keyring the one the cluster knows?)")
 
     assert lines_about(out, "cluster central")[-1].startswith("ok ")
     nopool = lines_about(out, "image store nopool")

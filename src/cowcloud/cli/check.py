@@ -19,7 +19,7 @@ import typer
 
 from .. import config as config_mod
 from ..config import LocalClusterSettings, RbdClusterSettings, Settings
-from ..storage.errors import NotFound, PermissionDenied, StorageError, Unavailable
+from ..storage.errors import NotFound, PermissionDenied, StorageError
 
 if TYPE_CHECKING:
     from ..storage.rbd.probe import ClusterProbe
@@ -139,37 +139,35 @@ def _rbd_cluster(report: Report, settings: Settings, name: str, spec: RbdCluster
         _not_checked(report, targets, f"cluster {name} was not contacted")
         return
     try:
-        from ..storage.rbd.probe import ClusterProbe
+        from ..storage.rbd.probe import open_probe
     except ImportError as exc:
         report.problem(subject, f"python3-rados/python3-rbd not importable here: {exc}")
         _not_checked(report, targets, f"cluster {name} was not contacted")
         return
     user = f"client.{spec.user}"
     try:
-        with ClusterProbe(spec.conf, spec.user, spec.keyring, timeout) as probe:
-            report.ok(subject, f"reached as {user}, fsid {probe.fsid()}")
-            pools: dict[str, str | None] = {}  # pool -> problem, probed once per pool
-            for role, target, pool in targets:
-                if pool not in pools:
-                    pools[pool] = _pool_problem(probe, pool, user, timeout)
-                where = f"pool {pool} on cluster {name}"
-                if pools[pool]:
-                    report.problem(f"{role} {target}", f"{where}: {pools[pool]}")
-                else:
-                    report.ok(f"{role} {target}", f"{where}: {user} can read and write")
-    except Unavailable as exc:
+        probe = open_probe(spec.conf, spec.user, spec.keyring, timeout)
+    except StorageError as exc:
         reason = str(exc)
         if "timed out" in reason.lower():
             reason += (f" (no monitor answered within {int(timeout)}s: is mon_host in "
                        f"{spec.conf} right and reachable from here?)")
+        elif isinstance(exc, PermissionDenied):
+            reason += f" (is the key of {user} in the keyring the one the cluster knows?)"
         report.problem(subject, reason)
         _not_checked(report, targets, f"cluster {name} is not reachable")
-    except StorageError as exc:
-        reason = str(exc)
-        if isinstance(exc, PermissionDenied):
-            reason += f" (is the key for {user} in the keyring, and the user known there?)"
-        report.problem(subject, reason)
-        _not_checked(report, targets, f"cluster {name} is not reachable")
+        return
+    with probe:
+        report.ok(subject, f"reached as {user}, fsid {probe.fsid}")
+        pools: dict[str, str | None] = {}  # pool -> its problem, each pool probed once
+        for role, target, pool in targets:
+            if pool not in pools:
+                pools[pool] = _pool_problem(probe, pool, user, timeout)
+            where = f"pool {pool} on cluster {name}"
+            if pools[pool]:
+                report.problem(f"{role} {target}", f"{where}: {pools[pool]}")
+            else:
+                report.ok(f"{role} {target}", f"{where}: {user} can read and write")
 
 
 def _pool_problem(probe: ClusterProbe, pool: str, user: str, timeout: float) -> str | None:

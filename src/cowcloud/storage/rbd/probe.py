@@ -21,27 +21,33 @@ from ._errors import map_rbd_errors
 PROBE_PREFIX = "cowcloud-config-check-"
 
 
-class ClusterProbe:
-    """`with ClusterProbe(...) as probe:` connects (raising a StorageError naming why not)."""
+def open_probe(conf: Path, user: str, keyring: Path | None, timeout: float) -> ClusterProbe:
+    """Connects as client.USER, or raises a StorageError naming why not (Unavailable on a
+    timeout, PermissionDenied when cephx refuses the key)."""
+    wait = str(max(1, int(timeout)))
+    settings = {"client_mount_timeout": wait, "rados_mon_op_timeout": wait,
+                "rados_osd_op_timeout": wait}
+    if keyring:
+        settings["keyring"] = str(keyring)
+    with map_rbd_errors(f"connect to {conf} as client.{user}"):
+        handle = rados.Rados(conffile=str(conf), rados_id=user, conf=settings)
+        try:
+            handle.connect()
+            fsid = str(handle.get_fsid())
+        except BaseException:
+            handle.shutdown()
+            raise
+    return ClusterProbe(handle, fsid)
 
-    def __init__(self, conf: Path, user: str, keyring: Path | None, timeout: float) -> None:
-        self.conf, self.user, self.keyring = Path(conf), user, keyring
-        self.timeout = str(max(1, int(timeout)))
-        self._rados: rados.Rados | None = None
+
+class ClusterProbe:
+    """A connected cluster, for a `with` block that closes it."""
+
+    def __init__(self, handle: rados.Rados, fsid: str) -> None:
+        self._rados: rados.Rados | None = handle
+        self.fsid = fsid
 
     def __enter__(self) -> ClusterProbe:
-        settings = {"client_mount_timeout": self.timeout, "rados_mon_op_timeout": self.timeout,
-                    "rados_osd_op_timeout": self.timeout}
-        if self.keyring:
-            settings["keyring"] = str(self.keyring)
-        with map_rbd_errors(f"connect to {self.conf} as client.{self.user}"):
-            handle = rados.Rados(conffile=str(self.conf), rados_id=self.user, conf=settings)
-            try:
-                handle.connect()
-            except BaseException:
-                handle.shutdown()
-                raise
-        self._rados = handle
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -52,12 +58,8 @@ class ClusterProbe:
 
     @property
     def handle(self) -> rados.Rados:
-        assert self._rados is not None, "use ClusterProbe in a with block"
+        assert self._rados is not None, "the probe is closed"
         return self._rados
-
-    def fsid(self) -> str:
-        with map_rbd_errors("read the cluster fsid"):
-            return str(self.handle.get_fsid())
 
     def pool_exists(self, pool: str) -> bool:
         with map_rbd_errors(f"look up pool {pool}"):
