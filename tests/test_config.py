@@ -64,6 +64,7 @@ def test_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
     ("show_image_direct_url = true\n", "[image] show_locations"),
     ('[sites.a]\n[clusters.c]\nkind = "local"\nsite = "a"\n'
      '[image_stores.s]\ncluster = "c"\nrbd_store_pool = "images"\n', "pool in [image_stores"),
+    ('[glance_store]\ndefault_backend = "central"\n', "[image_stores.NAME] over [clusters"),
 ])
 def test_glance_option_names_say_what_cowcloud_calls_them(tmp_path: Path, text: str,
                                                           hint: str) -> None:

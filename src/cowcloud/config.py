@@ -203,6 +203,10 @@ GLANCE_NAMES = {
     "bind_port": "[server] port",
     "public_endpoint": "[server] public_url",
     "connection": "[server] database",
+    # whole glance-api.conf sections pasted in
+    "DEFAULT": "[server] and [image]",
+    "glance_store": "[image_stores.NAME] over [clusters.NAME]",
+    "database": "[server] database (a SQLAlchemy URL)",
 }
 
 
