@@ -53,7 +53,45 @@ def test_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
         load(path)
     res = subprocess.run([str(VENV_BIN / "cowcloud"), "config", "check", "--config", str(path)],
                          capture_output=True, text=True, timeout=60)
-    assert res.returncode == 2 and key in res.stderr.replace("\n", ""), res.stderr
+    # config check reports on stdout, so its output can be piped and grepped
+    assert res.returncode == 2 and key in res.stdout.replace("\n", ""), res.stdout
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("[image]\nshow_image_direct_url = true\n", "[image] show_locations"),
+    ("[image]\nshow_multiple_locations = true\n", "[image] show_locations"),
+    ("[image]\nimage_size_cap = 1000\n", "[image] size_cap"),
+    ("show_image_direct_url = true\n", "[image] show_locations"),
+    ('[sites.a]\n[clusters.c]\nkind = "local"\nsite = "a"\n'
+     '[image_stores.s]\ncluster = "c"\nrbd_store_pool = "images"\n', "pool in [image_stores"),
+    ('[glance_store]\ndefault_backend = "central"\n', "[image_stores.NAME] over [clusters"),
+])
+def test_glance_option_names_say_what_cowcloud_calls_them(tmp_path: Path, text: str,
+                                                          hint: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(_write(tmp_path, text))
+    assert "Extra inputs are not permitted (Glance's " in str(err.value)
+    assert f"cowcloud calls it {hint}" in str(err.value)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("", "admin"),  # Glance shows neither direct_url nor locations by default (OSSN-0065)
+    ('show_locations = "all"\n', "all"),
+    ('show_locations = "none"\n', "none"),
+    ("show_locations = true\n", "all"),  # the old boolean keeps its meaning
+    ("show_locations = false\n", "none"),
+])
+def test_show_locations(tmp_path: Path, text: str, value: str) -> None:
+    image = load(_write(tmp_path, f"[image]\n{text}")).image
+    assert image.show_locations == value
+    assert [image.locations_visible(is_admin) for is_admin in (True, False)] == {
+        "admin": [True, False], "all": [True, True], "none": [False, False]}[value]
+
+
+def test_show_locations_names_its_choices(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"image\.show_locations: Input should be 'admin', "
+                                          r"'all' or 'none'"):
+        load(_write(tmp_path, '[image]\nshow_locations = "members"\n'))
 
 
 def test_no_image_store_is_a_503_not_a_crash(tmp_path: Path) -> None:

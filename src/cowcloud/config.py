@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 ENV_CONFIG = "COWCLOUD_CONFIG"
 ENV_DATA_DIR = "COWCLOUD_DATA_DIR"
@@ -97,7 +98,10 @@ class ImageSettings(_Strict):
     # RBD cannot boot qcow2 (or vmdk, vhd...): convert to raw when the image lands in rbd.
     convert_to_raw_for_rbd: bool = True
     size_cap: int = Field(1 << 40, ge=1)  # Glance's image_size_cap: 1 TiB
-    show_locations: bool = True  # direct_url and locations (Glance's show_image_direct_url)
+    # Who sees direct_url and locations (Glance's show_image_direct_url and
+    # show_multiple_locations, both off there): they name each cluster's fsid and pool (OSSN-0065),
+    # so admins only by default; "all" as the DCN guide wants, "none" for nobody.
+    show_locations: Literal["admin", "all", "none"] = "admin"
     task_lease_seconds: int = Field(30, ge=3)  # renewed every third; a dead worker's runs out
     reap_interval_seconds: int = Field(60, ge=1)  # retry of deferred deletes held by clones
     # Glance's `hashing_algorithm`: what os_hash_algo/os_hash_value use for new data. Clients
@@ -105,6 +109,17 @@ class ImageSettings(_Strict):
     # sha256 runs on the CPU's SHA extensions where they exist, about 2.3x sha512's speed here.
     hashing_algorithm: Literal["sha512", "sha384", "sha256", "sha224", "sha3_512", "sha3_384",
                                "sha3_256", "sha3_224", "blake2b", "blake2s"] = "sha512"
+
+    @field_validator("show_locations", mode="before")
+    @classmethod
+    def _old_boolean(cls, value: Any) -> Any:
+        # show_locations was a boolean once: files that say true/false keep their meaning
+        if isinstance(value, bool):
+            return "all" if value else "none"
+        return value
+
+    def locations_visible(self, is_admin: bool) -> bool:
+        return self.show_locations == "all" or (self.show_locations == "admin" and is_admin)
 
 
 class Settings(_Strict):
@@ -170,11 +185,39 @@ def embedded_default(data_dir: Path | None = None) -> Settings:
     return Settings.model_validate({"server": server.model_dump(), **_embedded_storage()})
 
 
+# Glance (and glance_store) option names an operator may carry over from glance-api.conf, and
+# what cowcloud calls them: an unknown key with one of these names says where it went.
+GLANCE_NAMES = {
+    "show_image_direct_url": '[image] show_locations ("all": every user sees direct_url and '
+                             'locations, "admin": admins only, "none")',
+    "show_multiple_locations": '[image] show_locations ("all": every user sees direct_url and '
+                               'locations, "admin": admins only, "none")',
+    "image_size_cap": "[image] size_cap",
+    "enabled_backends": "one [image_stores.NAME] section per store",
+    "default_backend": "default = true in one [image_stores.NAME]",
+    "rbd_store_pool": "pool in [image_stores.NAME]",
+    "rbd_store_user": "user in [clusters.NAME]",
+    "rbd_store_ceph_conf": "conf in [clusters.NAME]",
+    "store_description": "description in [image_stores.NAME]",
+    "bind_host": "[server] host",
+    "bind_port": "[server] port",
+    "public_endpoint": "[server] public_url",
+    "connection": "[server] database",
+    # whole glance-api.conf sections pasted in
+    "DEFAULT": "[server] and [image]",
+    "glance_store": "[image_stores.NAME] over [clusters.NAME]",
+    "database": "[server] database (a SQLAlchemy URL)",
+}
+
+
 def _describe(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
         msg = e["msg"].removeprefix("Value error, ")
+        last = str(e["loc"][-1]) if e["loc"] else ""
+        if e["type"] == "extra_forbidden" and last in GLANCE_NAMES:
+            msg += f" (Glance's {last}: cowcloud calls it {GLANCE_NAMES[last]})"
         lines.append(f"{key}: {msg}" if key else msg)
     return "; ".join(lines)
 
@@ -194,12 +237,18 @@ def parse(text: str, source: str = "<config>") -> Settings:
         raise ConfigError(f"{source}: {_describe(exc)}") from exc
 
 
-def load(path: Path | None = None) -> Settings:
-    """The file named, else $COWCLOUD_CONFIG, else /etc/cowcloud/cowcloud.toml, else the default."""
+def locate(path: Path | None = None) -> Path | None:
+    """The file named, else $COWCLOUD_CONFIG, else /etc/cowcloud/cowcloud.toml, else None."""
     if path is None and (env := os.environ.get(ENV_CONFIG)):
         path = Path(env)
     if path is None and SYSTEM_CONFIG.exists():
         path = SYSTEM_CONFIG
+    return path
+
+
+def load(path: Path | None = None) -> Settings:
+    """The file `locate` finds, else the embedded default."""
+    path = locate(path)
     if path is None:
         return embedded_default()
     try:

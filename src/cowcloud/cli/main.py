@@ -47,17 +47,15 @@ image.register(app)
 
 
 @config_app.command("check")
-def config_check(config: ConfigOpt = None) -> None:
-    """Validate the configuration and print what it describes."""
-    settings = load_settings(config)
-    console.print(f"data dir: {settings.server.data_dir}")
-    console.print(f"database: {settings.server.database_url}")
-    for name, cluster in settings.clusters.items():
-        console.print(f"cluster {name}: {cluster.kind} (site {cluster.site})")
-    for section in ("image_stores", "volume_backends", "ephemeral_backends", "backup_targets"):
-        for name, target in getattr(settings, section).items():
-            console.print(f"{section[:-1].replace('_', ' ')} {name}: "
-                          f"{target.cluster}/{target.pool}")
+def config_check(config: ConfigOpt = None,
+                 timeout: Annotated[float, typer.Option(
+                     help="seconds to wait for each cluster or database")] = 10) -> None:
+    """Validate the configuration, then probe it: conf and keyring readable, each cluster
+    reachable (fsid), each target's pool present and writable by the configured user.
+    One line per check on stdout; exit 1 on a problem, 2 on an invalid file."""
+    from .check import run
+
+    raise typer.Exit(run(config, timeout))
 
 
 if __name__ == "__main__":

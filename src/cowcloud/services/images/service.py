@@ -51,12 +51,12 @@ class ImageService:
         if self.env.settings.image_stores:
             await recovery.recover(self.env)
 
-    def _view(self, image: Image) -> dict[str, Any]:
-        return view(image, show_locations=self.env.settings.image.show_locations,
-                    weights=self.env.stores.weights())
+    def _view(self, ctx: RequestContext, image: Image) -> dict[str, Any]:
+        return view(image, weights=self.env.stores.weights(),
+                    show_locations=self.env.settings.image.locations_visible(ctx.is_admin))
 
-    async def _read(self, fn: Any, *args: Any) -> dict[str, Any]:
-        return await self.env.run(lambda s: self._view(fn(s, *args)))
+    async def _read(self, fn: Any, ctx: RequestContext, *args: Any) -> dict[str, Any]:
+        return await self.env.run(lambda s: self._view(ctx, fn(s, ctx, *args)))
 
     # ---------------------------------------------------------------- records
 
@@ -72,7 +72,7 @@ class ImageService:
 
         def work(s: Session) -> tuple[list[dict[str, Any]], str | None]:
             images, marker = catalog.listing(s, ctx, q)
-            return [self._view(i) for i in images], marker
+            return [self._view(ctx, i) for i in images], marker
         return await self.env.run(work)
 
     async def update(self, ctx: RequestContext, image_id: str, body: Any,
