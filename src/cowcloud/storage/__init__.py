@@ -2,7 +2,6 @@
 
 from .base import BaseBackend, Undo
 from .contract import (
-                       Backend,
                        BackendInfo,
                        DeviceInfo,
                        DeviceRef,
@@ -33,7 +32,7 @@ from .errors import (
 )
 
 __all__ = [
-    "GiB", "KiB", "MiB", "Backend", "BackendInfo", "BaseBackend", "DeviceInfo", "DeviceRef",
+    "GiB", "KiB", "MiB", "BackendInfo", "BaseBackend", "DeviceInfo", "DeviceRef",
     "Extent", "LockOwner", "SnapRef", "SnapshotInfo", "Undo", "Usage", "can_clone",
     "AlreadyExists", "Busy", "HasChildren", "HasSnapshots", "InvalidArgument", "NoSpace",
     "NotFound", "NotSupported", "PermissionDenied", "ReadOnly", "SnapshotProtected",

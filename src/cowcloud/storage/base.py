@@ -109,9 +109,12 @@ class Undo:
 
 
 class BaseBackend(abc.ABC):
-    """The contract as an abstract class, with generic streaming built on the primitives.
+    """The storage contract, declared once: what every block backend offers, in RBD's terms.
 
-    A backend implements the primitives and overrides the streams where it can do better.
+    As incus' `common` driver, every operation answers NotSupported until a backend provides
+    it, so a caller can tell "not offered here" (`except NotSupported`) from "done"; what a
+    backend can do is data (`info`), never its class or kind. A backend implements what it
+    offers and may override the generic streams below where it can do better.
     """
 
     name: str = ""
@@ -123,59 +126,92 @@ class BaseBackend(abc.ABC):
 
     @abc.abstractmethod
     async def open(self) -> None: ...
+
     @abc.abstractmethod
     async def close(self) -> None: ...
-    @abc.abstractmethod
-    async def pools(self) -> list[str]: ...
-    @abc.abstractmethod
-    async def create_pool(self, pool: str) -> None: ...
-    @abc.abstractmethod
-    async def create(self, dev: DeviceRef, size: int) -> None: ...
-    @abc.abstractmethod
-    async def exists(self, dev: DeviceRef) -> bool: ...
-    @abc.abstractmethod
-    async def stat(self, dev: DeviceRef) -> DeviceInfo: ...
-    @abc.abstractmethod
-    async def list_devices(self, pool: str) -> list[str]: ...
-    @abc.abstractmethod
-    async def remove(self, dev: DeviceRef, *, missing_ok: bool = False,
-                     with_snapshots: bool = False) -> None: ...
-    @abc.abstractmethod
-    async def resize(self, dev: DeviceRef, size: int, *, allow_shrink: bool = False) -> None: ...
-    @abc.abstractmethod
-    async def usage(self, dev: DeviceRef) -> Usage: ...
-    @abc.abstractmethod
-    async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None: ...
-    @abc.abstractmethod
-    async def read(self, dev: DeviceRef, offset: int, length: int) -> bytes: ...
-    @abc.abstractmethod
-    async def extents(self, dev: DeviceRef) -> list[Extent]: ...
-    @abc.abstractmethod
-    async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef: ...
-    @abc.abstractmethod
-    async def snapshots(self, dev: DeviceRef) -> list[SnapshotInfo]: ...
-    @abc.abstractmethod
-    async def remove_snapshot(self, snap: SnapRef) -> None: ...
-    @abc.abstractmethod
-    async def protect(self, snap: SnapRef) -> None: ...
-    @abc.abstractmethod
-    async def unprotect(self, snap: SnapRef) -> None: ...
-    @abc.abstractmethod
-    async def clone(self, snap: SnapRef, dst: DeviceRef) -> None: ...
-    @abc.abstractmethod
-    async def children(self, snap: SnapRef) -> list[DeviceRef]: ...
-    @abc.abstractmethod
-    async def flatten(self, dev: DeviceRef) -> None: ...
-    @abc.abstractmethod
-    async def lock(self, dev: DeviceRef, lock_id: str) -> None: ...
-    @abc.abstractmethod
-    async def unlock(self, dev: DeviceRef, lock_id: str) -> None: ...
-    @abc.abstractmethod
-    async def lock_owners(self, dev: DeviceRef) -> list[LockOwner]: ...
-    @abc.abstractmethod
-    async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None: ...
 
-    # ---------------------------------------------------------- optional, "not supported" by default
+    # pools and devices
+
+    async def pools(self) -> list[str]:
+        raise NotSupported("pools", backend=self.name)
+
+    async def create_pool(self, pool: str) -> None:
+        raise NotSupported("create_pool", backend=self.name)
+
+    async def create(self, dev: DeviceRef, size: int) -> None:
+        raise NotSupported("create", backend=self.name)
+
+    async def exists(self, dev: DeviceRef) -> bool:
+        raise NotSupported("exists", backend=self.name)
+
+    async def stat(self, dev: DeviceRef) -> DeviceInfo:
+        raise NotSupported("stat", backend=self.name)
+
+    async def list_devices(self, pool: str) -> list[str]:
+        raise NotSupported("list_devices", backend=self.name)
+
+    async def remove(self, dev: DeviceRef, *, missing_ok: bool = False,
+                     with_snapshots: bool = False) -> None:
+        raise NotSupported("remove", backend=self.name)
+
+    async def resize(self, dev: DeviceRef, size: int, *, allow_shrink: bool = False) -> None:
+        raise NotSupported("resize", backend=self.name)
+
+    async def usage(self, dev: DeviceRef) -> Usage:
+        raise NotSupported("usage", backend=self.name)
+
+    # data
+
+    async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None:
+        raise NotSupported("write", backend=self.name)
+
+    async def read(self, dev: DeviceRef, offset: int, length: int) -> bytes:
+        raise NotSupported("read", backend=self.name)
+
+    async def extents(self, dev: DeviceRef) -> list[Extent]:
+        raise NotSupported("extents", backend=self.name)
+
+    # snapshots and clones
+
+    async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef:
+        raise NotSupported("snapshot", backend=self.name)
+
+    async def snapshots(self, dev: DeviceRef) -> list[SnapshotInfo]:
+        raise NotSupported("snapshots", backend=self.name)
+
+    async def remove_snapshot(self, snap: SnapRef) -> None:
+        raise NotSupported("remove_snapshot", backend=self.name)
+
+    async def protect(self, snap: SnapRef) -> None:
+        raise NotSupported("protect", backend=self.name)
+
+    async def unprotect(self, snap: SnapRef) -> None:
+        raise NotSupported("unprotect", backend=self.name)
+
+    async def clone(self, snap: SnapRef, dst: DeviceRef) -> None:
+        raise NotSupported("clone", backend=self.name)
+
+    async def children(self, snap: SnapRef) -> list[DeviceRef]:
+        raise NotSupported("children", backend=self.name)
+
+    async def flatten(self, dev: DeviceRef) -> None:
+        raise NotSupported("flatten", backend=self.name)
+
+    # advisory exclusive locks
+
+    async def lock(self, dev: DeviceRef, lock_id: str) -> None:
+        raise NotSupported("lock", backend=self.name)
+
+    async def unlock(self, dev: DeviceRef, lock_id: str) -> None:
+        raise NotSupported("unlock", backend=self.name)
+
+    async def lock_owners(self, dev: DeviceRef) -> list[LockOwner]:
+        raise NotSupported("lock_owners", backend=self.name)
+
+    async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None:
+        raise NotSupported("break_lock", backend=self.name)
+
+    # ------------------------------------------------ optional, "not supported" by default
 
     async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
         """Ranges written (data or zeros) in `dev` since its snapshot `since`: what an

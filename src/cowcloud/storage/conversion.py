@@ -21,7 +21,7 @@ from typing import Any
 
 from .base import BaseBackend
 from .contract import DeviceRef, SnapRef
-from .errors import InvalidArgument, UnsafeImage, Unavailable
+from .errors import InvalidArgument, Unavailable, UnsafeImage
 from .formats import VMDK_ALLOWED_TYPES
 
 # Glance disk_format -> qemu driver, for the formats qemu-img reads and converts.

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...config import Settings
 from ...block import devices
+from ...config import Settings
 from ...db import Database
 from ...db.models import Image, ImageLocation
 from ...storage import DeviceRef

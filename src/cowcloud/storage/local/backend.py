@@ -58,7 +58,8 @@ def _snap(snap: SnapRef) -> SnapRef:
 
 def _qcow2_node(path: Path, *, locking: bool) -> dict[str, Any]:
     return {"driver": "qcow2",
-            "file": {"driver": "file", "filename": str(path), "locking": "on" if locking else "off"}}
+            "file": {"driver": "file", "filename": str(path),
+                     "locking": "on" if locking else "off"}}
 
 
 class LocalBackend(BaseBackend):

@@ -8,26 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from ..base import BaseBackend, check_name
-from ..contract import (
-    BackendInfo,
-    DeviceInfo,
-    DeviceRef,
-    Extent,
-    LockOwner,
-    MiB,
-    Progress,
-    SnapRef,
-    SnapshotInfo,
-    Usage,
-)
+from ..contract import BackendInfo, DeviceRef, Extent, MiB, Progress, SnapRef
 from ..errors import NotFound, Unavailable
-from . import clones, devices, io, locks, snapshots
+from . import io
+from .clones import CloneOps
 from .cluster import RbdCluster
+from .devices import DeviceOps
+from .locks import LockOps
+from .snapshots import SnapshotOps
 
 
-class RbdBackend(BaseBackend):
+class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
     """Block devices are RBD images (format 2, layering + exclusive-lock + object-map +
-    fast-diff + deep-flatten) in the pools of one cluster, over one long-lived connection."""
+    fast-diff + deep-flatten) in the pools of one cluster, over one long-lived connection.
+
+    The contract's operations live with their concern (devices.py, snapshots.py, clones.py,
+    locks.py), each a mixin over `self.cluster`; this class holds the lifecycle."""
 
     kind = "rbd"
 
@@ -73,39 +69,7 @@ class RbdBackend(BaseBackend):
         if cluster is not None:
             await cluster.close()
 
-    # ---------------------------------------------------------------- pools and devices
-
-    async def pools(self) -> list[str]:
-        return await devices.pools(self.cluster)
-
-    async def create_pool(self, pool: str) -> None:
-        await devices.create_pool(self.cluster, pool)
-
-    async def create(self, dev: DeviceRef, size: int) -> None:
-        await devices.create(self.cluster, dev, size)
-
-    async def exists(self, dev: DeviceRef) -> bool:
-        return await devices.exists(self.cluster, dev)
-
-    async def stat(self, dev: DeviceRef) -> DeviceInfo:
-        return await devices.stat(self.cluster, dev)
-
-    async def list_devices(self, pool: str) -> list[str]:
-        return await devices.list_devices(self.cluster, pool)
-
-    async def remove(self, dev: DeviceRef, *, missing_ok: bool = False,
-                     with_snapshots: bool = False) -> None:
-        await devices.remove(self.cluster, dev, missing_ok=missing_ok,
-                             with_snapshots=with_snapshots)
-
-    async def resize(self, dev: DeviceRef, size: int, *, allow_shrink: bool = False) -> None:
-        await devices.resize(self.cluster, dev, size, allow_shrink=allow_shrink)
-
-    async def usage(self, dev: DeviceRef) -> Usage:
-        return await devices.usage(self.cluster, dev)
-
-    async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
-        return await devices.changed_extents(self.cluster, dev, since)
+    # ---------------------------------------------------------------- qemu
 
     @asynccontextmanager
     async def qemu_node(self, what: DeviceRef | SnapRef) -> AsyncIterator[dict[str, Any]]:
@@ -149,45 +113,6 @@ class RbdBackend(BaseBackend):
                             progress: Progress | None = None) -> int:
         return await io.write_extents(self.cluster, dev, items, progress=progress)
 
-    # ---------------------------------------------------------------- snapshots and clones
-
-    async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef:
-        return await snapshots.snapshot(self.cluster, dev, name)
-
-    async def snapshots(self, dev: DeviceRef) -> list[SnapshotInfo]:
-        return await snapshots.snapshots(self.cluster, dev)
-
-    async def remove_snapshot(self, snap: SnapRef) -> None:
-        await snapshots.remove_snapshot(self.cluster, snap)
-
-    async def protect(self, snap: SnapRef) -> None:
-        await snapshots.protect(self.cluster, snap)
-
-    async def unprotect(self, snap: SnapRef) -> None:
-        await snapshots.unprotect(self.cluster, snap)
-
-    async def clone(self, snap: SnapRef, dst: DeviceRef) -> None:
-        await clones.clone(self.cluster, snap, dst)
-
-    async def children(self, snap: SnapRef) -> list[DeviceRef]:
-        return await clones.children(self.cluster, snap)
-
-    async def flatten(self, dev: DeviceRef) -> None:
-        await clones.flatten(self.cluster, dev)
-
-    # ---------------------------------------------------------------- advisory locks
-
-    async def lock(self, dev: DeviceRef, lock_id: str) -> None:
-        await locks.lock(self.cluster, dev, lock_id)
-
-    async def unlock(self, dev: DeviceRef, lock_id: str) -> None:
-        await locks.unlock(self.cluster, dev, lock_id)
-
-    async def lock_owners(self, dev: DeviceRef) -> list[LockOwner]:
-        return await locks.lock_owners(self.cluster, dev)
-
-    async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None:
-        await locks.break_lock(self.cluster, dev, owner)
 
 
 def _esc(value: object) -> str:

@@ -42,33 +42,40 @@ def _snap_exists(image: Image, name: str) -> bool:
     return any(s["name"] == name for s in image.list_snaps())
 
 
-async def clone(cluster: RbdCluster, snap: SnapRef, dst: DeviceRef) -> None:
-    """COW clone of a protected snapshot, into any pool of the same cluster."""
-    check_name("pool", dst.pool)
-    check_name("device", dst.name)
+class CloneOps:
+    """The contract's clones operations; RbdBackend provides `cluster`."""
 
-    def job() -> None:
-        with cluster.image(snap.device, read_only=True) as parent:
-            if not _snap_exists(parent, snap.name):
-                raise NotFound(f"snapshot {snap} does not exist")
-            # librbd would only say EINVAL; say what to do about it.
-            if not parent.is_protected_snap(snap.name):
-                raise InvalidArgument(f"snapshot {snap} is not protected; protect it to clone it")
-        cluster.rbd.clone(cluster.ioctx(snap.device.pool), snap.device.name, snap.name,
-                          cluster.ioctx(dst.pool), dst.name, features=IMAGE_FEATURES)
-    await cluster.call(job, what=f"clone {snap} to {dst}")
+    cluster: RbdCluster
 
+    async def clone(self, snap: SnapRef, dst: DeviceRef) -> None:
+        """COW clone of a protected snapshot, into any pool of the same cluster."""
+        cluster = self.cluster
+        check_name("pool", dst.pool)
+        check_name("device", dst.name)
 
-async def children(cluster: RbdCluster, snap: SnapRef) -> list[DeviceRef]:
-    return await cluster.with_image(snap.device, children_at, read_only=True,
-                                    snapshot=snap.name, what=f"list children of {snap}")
+        def job() -> None:
+            with cluster.image(snap.device, read_only=True) as parent:
+                if not _snap_exists(parent, snap.name):
+                    raise NotFound(f"snapshot {snap} does not exist")
+                # librbd would only say EINVAL; say what to do about it.
+                if not parent.is_protected_snap(snap.name):
+                    raise InvalidArgument(
+                        f"snapshot {snap} is not protected; protect it to clone it")
+            cluster.rbd.clone(cluster.ioctx(snap.device.pool), snap.device.name, snap.name,
+                              cluster.ioctx(dst.pool), dst.name, features=IMAGE_FEATURES)
+        await cluster.call(job, what=f"clone {snap} to {dst}")
 
+    async def children(self, snap: SnapRef) -> list[DeviceRef]:
+        cluster = self.cluster
+        return await cluster.with_image(snap.device, children_at, read_only=True,
+                                        snapshot=snap.name, what=f"list children of {snap}")
 
-async def flatten(cluster: RbdCluster, dev: DeviceRef) -> None:
-    """Copies the parent's data in, so dev no longer depends on it; a no-op for non-clones."""
-    def work(image: Image) -> None:
-        if parent_of(image) is None:
-            return
-        ensure_unlocked(image, dev, "flatten")
-        image.flatten()
-    await cluster.with_image(dev, work, what=f"flatten {dev}")
+    async def flatten(self, dev: DeviceRef) -> None:
+        """Copies the parent's data in, so dev no longer depends on it; a no-op for non-clones."""
+        cluster = self.cluster
+        def work(image: Image) -> None:
+            if parent_of(image) is None:
+                return
+            ensure_unlocked(image, dev, "flatten")
+            image.flatten()
+        await cluster.with_image(dev, work, what=f"flatten {dev}")

@@ -15,108 +15,6 @@ from .snapshots import user_snapshots
 RBD_APPLICATION = "rbd"
 
 
-async def pools(cluster: RbdCluster) -> list[str]:
-    """Pools with the rbd application enabled (as `rbd pool init` leaves them), not all pools."""
-    out = await cluster.mon_command({"prefix": "osd pool ls", "detail": "detail",
-                                     "format": "json"}, what="list pools")
-    return sorted(p["pool_name"] for p in json.loads(out)
-                  if RBD_APPLICATION in (p.get("application_metadata") or {}))
-
-
-async def create_pool(cluster: RbdCluster, pool: str) -> None:
-    """Creates the pool if needed and initialises it for rbd; idempotent."""
-    check_name("pool", pool)
-
-    def create() -> None:
-        if not cluster.rados.pool_exists(pool):
-            cluster.rados.create_pool(pool)
-    try:
-        await cluster.call(create, what=f"create pool {pool}")
-    except AlreadyExists:
-        pass  # created by someone else in between: fine, initialise it below
-
-    def init(ioctx: Ioctx) -> None:
-        apps = ioctx.application_list()
-        if apps and RBD_APPLICATION not in apps:
-            raise InvalidArgument(f"pool {pool!r} is used by {', '.join(apps)}, not rbd")
-        # `rbd pool init`: enables the rbd application (a mon command) and validates the pool.
-        cluster.rbd.pool_init(ioctx, False)
-    await cluster.with_ioctx(pool, init, what=f"rbd pool init {pool}")
-
-
-async def create(cluster: RbdCluster, dev: DeviceRef, size: int) -> None:
-    check_name("pool", dev.pool)
-    check_name("device", dev.name)
-    check_size(size)
-    await cluster.with_ioctx(
-        dev.pool, lambda ioctx: cluster.rbd.create(ioctx, dev.name, size, old_format=False,
-                                                   features=IMAGE_FEATURES),
-        what=f"create {dev}")
-
-
-async def exists(cluster: RbdCluster, dev: DeviceRef) -> bool:
-    try:
-        await cluster.with_image(dev, lambda image: None, read_only=True, what=f"open {dev}")
-    except NotFound:  # the device, or its whole pool
-        return False
-    return True
-
-
-async def stat(cluster: RbdCluster, dev: DeviceRef) -> DeviceInfo:
-    def work(image: Image) -> DeviceInfo:
-        return DeviceInfo(ref=dev, size=int(image.size()), parent=parent_of(image))
-    return await cluster.with_image(dev, work, read_only=True, what=f"stat {dev}")
-
-
-async def list_devices(cluster: RbdCluster, pool: str) -> list[str]:
-    names: list[str] = await cluster.with_ioctx(pool, cluster.rbd.list, what=f"list pool {pool}")
-    return sorted(names)
-
-
-async def remove(cluster: RbdCluster, dev: DeviceRef, *, missing_ok: bool = False,
-                 with_snapshots: bool = False) -> None:
-    def job() -> None:
-        with cluster.image(dev) as image:
-            ensure_unlocked(image, dev, "remove")
-            snaps = [s["name"] for s in user_snapshots(image)]
-            kids = [kid for name in snaps for kid in snapshot_children(image, name)]
-            if kids:  # even with_snapshots: a protected snapshot with clones must stay
-                raise HasChildren(f"cannot remove {dev}: clones depend on its snapshots "
-                                  f"({', '.join(map(str, kids))})", [*kids])
-            if snaps and not with_snapshots:
-                raise HasSnapshots(f"cannot remove {dev}: it has snapshots ({', '.join(snaps)})")
-            for name in snaps:
-                if image.is_protected_snap(name):
-                    image.unprotect_snap(name)
-                image.remove_snap(name)
-        # Closed first: our own open handle is a watcher, and rbd refuses to remove watched
-        # images (ImageBusy -> Busy, which is also what another client's open handle gives).
-        cluster.rbd.remove(cluster.ioctx(dev.pool), dev.name)
-    try:
-        await cluster.call(job, what=f"remove {dev}")
-    except NotFound:
-        # Only "the device is gone" is forgiven, not a snapshot vanishing under our feet.
-        if missing_ok and not await exists(cluster, dev):
-            return
-        raise
-
-
-async def resize(cluster: RbdCluster, dev: DeviceRef, size: int, *,
-                 allow_shrink: bool = False) -> None:
-    check_size(size)
-
-    def work(image: Image) -> None:
-        current = int(image.size())
-        if size == current:
-            return
-        if size < current and not allow_shrink:
-            raise InvalidArgument(f"refusing to shrink {dev} from {current} to {size} bytes "
-                                  "(pass allow_shrink)")
-        ensure_unlocked(image, dev, "resize")
-        image.resize(size, allow_shrink=True)
-    await cluster.with_image(dev, work, what=f"resize {dev}")
-
-
 def allocated(image: Image, include_parent: bool) -> list[tuple[int, int]]:
     """(offset, length) of each object holding data; cheap with the fast-diff object map."""
     found: list[tuple[int, int]] = []
@@ -130,24 +28,135 @@ def allocated(image: Image, include_parent: bool) -> list[tuple[int, int]]:
     return found
 
 
-async def changed_extents(cluster: RbdCluster, dev: DeviceRef, since: str) -> list[Extent]:
-    """Ranges written or discarded since snapshot `since` (librbd's diff_iterate from it)."""
-    def work(image: Image) -> list[Extent]:
-        if since not in {s["name"] for s in image.list_snaps()}:
-            raise NotFound(f"snapshot {dev}@{since} does not exist")
-        found: list[Extent] = []
+class DeviceOps:
+    """The contract's devices operations; RbdBackend provides `cluster`."""
 
-        def seen(offset: int, length: int, _exists: bool) -> int:
-            found.append(Extent(offset, length))
-            return 0
-        image.diff_iterate(0, image.size(), since, seen, include_parent=False)
-        return merge_extents(found)
-    return await cluster.with_image(dev, work, read_only=True, what=f"changes of {dev}")
+    cluster: RbdCluster
 
+    async def pools(self) -> list[str]:
+        """Pools with the rbd application enabled (as `rbd pool init` leaves them), not all
+        pools."""
+        cluster = self.cluster
+        out = await cluster.mon_command({"prefix": "osd pool ls", "detail": "detail",
+                                         "format": "json"}, what="list pools")
+        return sorted(p["pool_name"] for p in json.loads(out)
+                      if RBD_APPLICATION in (p.get("application_metadata") or {}))
 
-async def usage(cluster: RbdCluster, dev: DeviceRef) -> Usage:
-    """provisioned = size; used = objects this device holds itself (not its parent's)."""
-    def work(image: Image) -> Usage:
-        used = sum(length for _, length in allocated(image, include_parent=False))
-        return Usage(provisioned=int(image.size()), used=used)
-    return await cluster.with_image(dev, work, read_only=True, what=f"usage of {dev}")
+    async def create_pool(self, pool: str) -> None:
+        """Creates the pool if needed and initialises it for rbd; idempotent."""
+        cluster = self.cluster
+        check_name("pool", pool)
+
+        def create() -> None:
+            if not cluster.rados.pool_exists(pool):
+                cluster.rados.create_pool(pool)
+        try:
+            await cluster.call(create, what=f"create pool {pool}")
+        except AlreadyExists:
+            pass  # created by someone else in between: fine, initialise it below
+
+        def init(ioctx: Ioctx) -> None:
+            apps = ioctx.application_list()
+            if apps and RBD_APPLICATION not in apps:
+                raise InvalidArgument(f"pool {pool!r} is used by {', '.join(apps)}, not rbd")
+            # `rbd pool init`: enables the rbd application (a mon command) and validates the pool.
+            cluster.rbd.pool_init(ioctx, False)
+        await cluster.with_ioctx(pool, init, what=f"rbd pool init {pool}")
+
+    async def create(self, dev: DeviceRef, size: int) -> None:
+        cluster = self.cluster
+        check_name("pool", dev.pool)
+        check_name("device", dev.name)
+        check_size(size)
+        await cluster.with_ioctx(
+            dev.pool, lambda ioctx: cluster.rbd.create(ioctx, dev.name, size, old_format=False,
+                                                       features=IMAGE_FEATURES),
+            what=f"create {dev}")
+
+    async def exists(self, dev: DeviceRef) -> bool:
+        cluster = self.cluster
+        try:
+            await cluster.with_image(dev, lambda image: None, read_only=True, what=f"open {dev}")
+        except NotFound:  # the device, or its whole pool
+            return False
+        return True
+
+    async def stat(self, dev: DeviceRef) -> DeviceInfo:
+        cluster = self.cluster
+        def work(image: Image) -> DeviceInfo:
+            return DeviceInfo(ref=dev, size=int(image.size()), parent=parent_of(image))
+        return await cluster.with_image(dev, work, read_only=True, what=f"stat {dev}")
+
+    async def list_devices(self, pool: str) -> list[str]:
+        cluster = self.cluster
+        names: list[str] = await cluster.with_ioctx(pool, cluster.rbd.list,
+                                                    what=f"list pool {pool}")
+        return sorted(names)
+
+    async def remove(self, dev: DeviceRef, *, missing_ok: bool = False,
+                     with_snapshots: bool = False) -> None:
+        cluster = self.cluster
+        def job() -> None:
+            with cluster.image(dev) as image:
+                ensure_unlocked(image, dev, "remove")
+                snaps = [s["name"] for s in user_snapshots(image)]
+                kids = [kid for name in snaps for kid in snapshot_children(image, name)]
+                if kids:  # even with_snapshots: a protected snapshot with clones must stay
+                    raise HasChildren(f"cannot remove {dev}: clones depend on its snapshots "
+                                      f"({', '.join(map(str, kids))})", [*kids])
+                if snaps and not with_snapshots:
+                    raise HasSnapshots(
+                        f"cannot remove {dev}: it has snapshots ({', '.join(snaps)})")
+                for name in snaps:
+                    if image.is_protected_snap(name):
+                        image.unprotect_snap(name)
+                    image.remove_snap(name)
+            # Closed first: our own open handle is a watcher, and rbd refuses to remove watched
+            # images (ImageBusy -> Busy, which is also what another client's open handle gives).
+            cluster.rbd.remove(cluster.ioctx(dev.pool), dev.name)
+        try:
+            await cluster.call(job, what=f"remove {dev}")
+        except NotFound:
+            # Only "the device is gone" is forgiven, not a snapshot vanishing under our feet.
+            if missing_ok and not await self.exists(dev):
+                return
+            raise
+
+    async def resize(self, dev: DeviceRef, size: int, *,
+                     allow_shrink: bool = False) -> None:
+        cluster = self.cluster
+        check_size(size)
+
+        def work(image: Image) -> None:
+            current = int(image.size())
+            if size == current:
+                return
+            if size < current and not allow_shrink:
+                raise InvalidArgument(f"refusing to shrink {dev} from {current} to {size} bytes "
+                                      "(pass allow_shrink)")
+            ensure_unlocked(image, dev, "resize")
+            image.resize(size, allow_shrink=True)
+        await cluster.with_image(dev, work, what=f"resize {dev}")
+
+    async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
+        """Ranges written or discarded since snapshot `since` (librbd's diff_iterate from it)."""
+        cluster = self.cluster
+        def work(image: Image) -> list[Extent]:
+            if since not in {s["name"] for s in image.list_snaps()}:
+                raise NotFound(f"snapshot {dev}@{since} does not exist")
+            found: list[Extent] = []
+
+            def seen(offset: int, length: int, _exists: bool) -> int:
+                found.append(Extent(offset, length))
+                return 0
+            image.diff_iterate(0, image.size(), since, seen, include_parent=False)
+            return merge_extents(found)
+        return await cluster.with_image(dev, work, read_only=True, what=f"changes of {dev}")
+
+    async def usage(self, dev: DeviceRef) -> Usage:
+        """provisioned = size; used = objects this device holds itself (not its parent's)."""
+        cluster = self.cluster
+        def work(image: Image) -> Usage:
+            used = sum(length for _, length in allocated(image, include_parent=False))
+            return Usage(provisioned=int(image.size()), used=used)
+        return await cluster.with_image(dev, work, read_only=True, what=f"usage of {dev}")

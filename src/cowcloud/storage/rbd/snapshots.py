@@ -33,49 +33,56 @@ def refuse_if_children(image: Image, snap: SnapRef, action: str) -> None:
         raise HasChildren(f"cannot {action} {snap}: clones depend on it ({names})", [*kids])
 
 
-async def snapshot(cluster: RbdCluster, dev: DeviceRef, name: str) -> SnapRef:
-    check_name("snapshot", name)
-    snap = dev.snap(name)
+class SnapshotOps:
+    """The contract's snapshots operations; RbdBackend provides `cluster`."""
 
-    def work(image: Image) -> None:
-        ensure_unlocked(image, dev, "snapshot")
-        image.create_snap(name)
-    await cluster.with_image(dev, work, what=f"create snapshot {snap}")
-    return snap
+    cluster: RbdCluster
 
+    async def snapshot(self, dev: DeviceRef, name: str) -> SnapRef:
+        cluster = self.cluster
+        check_name("snapshot", name)
+        snap = dev.snap(name)
 
-async def snapshots(cluster: RbdCluster, dev: DeviceRef) -> list[SnapshotInfo]:
-    def work(image: Image) -> list[SnapshotInfo]:
-        return [SnapshotInfo(dev.snap(s["name"]), int(s["size"]), image.is_protected_snap(s["name"]))
-                for s in user_snapshots(image)]
-    return await cluster.with_image(dev, work, read_only=True, what=f"list snapshots of {dev}")
+        def work(image: Image) -> None:
+            ensure_unlocked(image, dev, "snapshot")
+            image.create_snap(name)
+        await cluster.with_image(dev, work, what=f"create snapshot {snap}")
+        return snap
 
+    async def snapshots(self, dev: DeviceRef) -> list[SnapshotInfo]:
+        cluster = self.cluster
+        def work(image: Image) -> list[SnapshotInfo]:
+            return [SnapshotInfo(dev.snap(s["name"]), int(s["size"]),
+                                 image.is_protected_snap(s["name"]))
+                    for s in user_snapshots(image)]
+        return await cluster.with_image(dev, work, read_only=True, what=f"list snapshots of {dev}")
 
-async def remove_snapshot(cluster: RbdCluster, snap: SnapRef) -> None:
-    def work(image: Image) -> None:
-        _require(image, snap)
-        if image.is_protected_snap(snap.name):
-            raise SnapshotProtected(f"snapshot {snap} is protected; unprotect it first")
-        ensure_unlocked(image, snap.device, "remove a snapshot of")
-        image.remove_snap(snap.name)
-    await cluster.with_image(snap.device, work, what=f"remove snapshot {snap}")
+    async def remove_snapshot(self, snap: SnapRef) -> None:
+        cluster = self.cluster
+        def work(image: Image) -> None:
+            _require(image, snap)
+            if image.is_protected_snap(snap.name):
+                raise SnapshotProtected(f"snapshot {snap} is protected; unprotect it first")
+            ensure_unlocked(image, snap.device, "remove a snapshot of")
+            image.remove_snap(snap.name)
+        await cluster.with_image(snap.device, work, what=f"remove snapshot {snap}")
 
+    async def protect(self, snap: SnapRef) -> None:
+        """Protects the snapshot so it can be cloned; already protected is fine."""
+        cluster = self.cluster
+        def work(image: Image) -> None:
+            _require(image, snap)
+            if not image.is_protected_snap(snap.name):
+                image.protect_snap(snap.name)
+        await cluster.with_image(snap.device, work, what=f"protect {snap}")
 
-async def protect(cluster: RbdCluster, snap: SnapRef) -> None:
-    """Protects the snapshot so it can be cloned; already protected is fine."""
-    def work(image: Image) -> None:
-        _require(image, snap)
-        if not image.is_protected_snap(snap.name):
-            image.protect_snap(snap.name)
-    await cluster.with_image(snap.device, work, what=f"protect {snap}")
-
-
-async def unprotect(cluster: RbdCluster, snap: SnapRef) -> None:
-    """Unprotects; HasChildren (naming them) while clones depend on it; unprotected is fine."""
-    def work(image: Image) -> None:
-        _require(image, snap)
-        if not image.is_protected_snap(snap.name):
-            return
-        refuse_if_children(image, snap, "unprotect")
-        image.unprotect_snap(snap.name)
-    await cluster.with_image(snap.device, work, what=f"unprotect {snap}")
+    async def unprotect(self, snap: SnapRef) -> None:
+        """Unprotects; HasChildren (naming them) while clones depend on it; unprotected is fine."""
+        cluster = self.cluster
+        def work(image: Image) -> None:
+            _require(image, snap)
+            if not image.is_protected_snap(snap.name):
+                return
+            refuse_if_children(image, snap, "unprotect")
+            image.unprotect_snap(snap.name)
+        await cluster.with_image(snap.device, work, what=f"unprotect {snap}")
