@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -33,12 +34,13 @@ def _grants_of(srv: RunningServer, actor_id: str) -> list[RoleAssignment]:
         return list(s.scalars(select(RoleAssignment).where(RoleAssignment.actor_id == actor_id)))
 
 
-def _admin(srv: RunningServer) -> httpx.Client:
-    http = httpx.Client(base_url=srv.url, timeout=60)
-    resp = issue(http, admin_body(srv, {"project": {"name": "admin",
-                                                    "domain": {"id": "default"}}}))
-    http.headers["X-Auth-Token"] = resp.headers["X-Subject-Token"]
-    return http
+@contextmanager
+def _admin(srv: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=srv.url, timeout=60) as http:
+        resp = issue(http, admin_body(srv, {"project": {"name": "admin",
+                                                        "domain": {"id": "default"}}}))
+        http.headers["X-Auth-Token"] = resp.headers["X-Subject-Token"]
+        yield http
 
 
 def test_deletes_take_their_grants_along(srv: RunningServer) -> None:
