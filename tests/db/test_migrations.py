@@ -9,10 +9,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from cowcloud.db import Database
-from cowcloud.db.engine import downgrade
-from cowcloud.db.models import Base, Task
+from cowcloud.db.engine import downgrade, migrate
+from cowcloud.db.models import Base, RoleAssignment, Task
 
 TABLES = {"domains", "projects", "users", "roles", "role_assignments", "application_credentials",
           "revoked_tokens", "images", "image_properties", "image_tags", "image_members",
@@ -80,3 +81,59 @@ def test_sqlite_survives_concurrent_writers(tmp_path: Path) -> None:
     with db.session() as s:
         assert s.query(Task).count() == 300
     db.dispose()
+
+
+def _insert(conn, table: str, **row: object) -> None:
+    conn.execute(text(f"INSERT INTO {table} ({', '.join(row)}) "
+                      f"VALUES ({', '.join(':' + k for k in row)})"), row)
+
+
+def _grants(conn, table: str, actor: str) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(text(
+        f"SELECT {actor}, target_type, target_id, role_id FROM {table} ORDER BY id"))]
+
+
+def test_one_assignment_table_keeps_every_grant(database: Database) -> None:
+    """0006 folds the users' and the groups' grant tables into one: every grant survives the
+    upgrade, in the order it was made, and the downgrade puts each back in its own table."""
+    migrate(database.engine, "0005")
+    with database.engine.begin() as conn:
+        _insert(conn, "domains", id="d1", name="D1", description="", enabled=True)
+        _insert(conn, "projects", id="p1", name="P1", domain_id="d1", description="",
+                enabled=True)
+        for role in ("r1", "r2"):
+            _insert(conn, "roles", id=role, name=role, description="")
+        for user in ("u1", "u2"):
+            _insert(conn, "users", id=user, name=user, domain_id="d1", description="",
+                    enabled=True, created_at="2026-01-01 00:00:00+00:00")
+        _insert(conn, "groups", id="g1", name="G1", domain_id="d1", description="")
+        _insert(conn, "user_group_membership", user_id="u2", group_id="g1")
+        users = [("u2", "project", "p1", "r1"), ("u1", "domain", "d1", "r2"),
+                 ("u1", "project", "p1", "r1")]
+        groups = [("g1", "project", "p1", "r2"), ("g1", "domain", "d1", "r1")]
+        for table, actor, rows in (("role_assignments", "user_id", users),
+                                   ("group_assignments", "group_id", groups)):
+            for a, t, i, r in rows:
+                _insert(conn, table, **{actor: a}, target_type=t, target_id=i, role_id=r)
+    database.migrate()
+    with database.engine.connect() as conn:
+        merged = [tuple(r) for r in conn.execute(text(
+            "SELECT actor_type, actor_id, target_type, target_id, role_id "
+            "FROM role_assignments ORDER BY id"))]
+    assert merged == [("user", *g) for g in users] + [("group", *g) for g in groups]
+    assert "group_assignments" not in inspect(database.engine).get_table_names()
+    with database.session() as s:  # the same grant twice is refused by the one table too
+        with pytest.raises(IntegrityError):
+            s.execute(text("INSERT INTO role_assignments (actor_type, actor_id, target_type, "
+                           "target_id, role_id) VALUES ('group', 'g1', 'project', 'p1', 'r2')"))
+    with database.session() as s:  # and a new grant gets an id after the copied ones
+        s.add(RoleAssignment(actor_type="user", actor_id="u2", target_type="domain",
+                             target_id="d1", role_id="r2"))
+    downgrade(database.engine, "0005")
+    with database.engine.connect() as conn:
+        assert _grants(conn, "role_assignments", "user_id") == [
+            *users, ("u2", "domain", "d1", "r2")]
+        assert _grants(conn, "group_assignments", "group_id") == groups
+    database.migrate()
+    with database.engine.connect() as conn:
+        assert len(conn.execute(text("SELECT id FROM role_assignments")).all()) == 6

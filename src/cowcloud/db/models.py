@@ -99,12 +99,17 @@ class Role(Base):
 
 
 class RoleAssignment(Base):
-    """A role for a user on a project or a domain (target_type 'project' or 'domain')."""
+    """A role for a user or a group (actor_type 'user' or 'group') on a project or a domain
+    (target_type 'project' or 'domain'): Keystone's one assignment table. The actor and the
+    target name rows of two tables each, so no foreign key guards them: deleting a user, group,
+    project or domain deletes its assignments itself (services.identity)."""
 
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "target_type", "target_id", "role_id"),)
+    __table_args__ = (UniqueConstraint("actor_type", "actor_id", "target_type", "target_id",
+                                       "role_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64), index=True)
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[str] = mapped_column(String(64), index=True)
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"))
@@ -127,18 +132,6 @@ class UserGroupMembership(Base):
                                          primary_key=True)
     group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
                                           primary_key=True, index=True)
-
-
-class GroupAssignment(Base):
-    """A role for a group on a project or a domain (target_type 'project' or 'domain')."""
-
-    __tablename__ = "group_assignments"
-    __table_args__ = (UniqueConstraint("group_id", "target_type", "target_id", "role_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
-    target_type: Mapped[str] = mapped_column(String(16))
-    target_id: Mapped[str] = mapped_column(String(64), index=True)
-    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"))
 
 
 class ApplicationCredential(Base):

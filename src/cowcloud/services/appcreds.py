@@ -7,6 +7,7 @@ while the user still holds them. Deleting the credential invalidates its tokens 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..db.models import ApplicationCredential, Role, utcnow
 from .errors import Conflict, Invalid, NotFound
-from .identity import plain
+from .identity.common import plain
+from .identity.records import RoleRecord
 from .passwords import hash_secret, random_secret
 
 
@@ -43,15 +45,35 @@ def delegated_roles(s: Session, cred: ApplicationCredential) -> list[Role]:
     return list(s.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.name))) if ids else []
 
 
+@dataclass(frozen=True)
+class AppCredRecord:
+    """An application credential as the services hand it out, with the roles it delegates."""
+
+    id: str
+    name: str
+    description: str
+    user_id: str
+    project_id: str
+    unrestricted: bool
+    expires_at: datetime | None
+    roles: list[RoleRecord]
+
+    @classmethod
+    def of(cls, cred: ApplicationCredential, roles: list[Role]) -> AppCredRecord:
+        return cls(cred.id, cred.name, cred.description, cred.user_id, cred.project_id,
+                   cred.unrestricted, cred.expires_at, [RoleRecord.of(r) for r in roles])
+
+
 class AppCreds:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, user_id: str, project_id: str, token_roles: list[Role], name: str,
+    def create(self, user_id: str, project_id: str, token_roles: list[Any], name: str,
                description: str = "", secret: str | None = None, expires_at: Any = None,
                roles: list[dict[str, Any]] | None = None,
-               unrestricted: bool = False) -> tuple[ApplicationCredential, str, list[Role]]:
-        """Returns the row, its secret (given or generated) and the roles it delegates."""
+               unrestricted: bool = False) -> tuple[AppCredRecord, str]:
+        """Returns the credential and its secret (given or generated). `token_roles` are the
+        creating token's (anything with an id and a name)."""
         if not name:
             raise Invalid("application_credential.name is required")
         chosen = token_roles
@@ -75,17 +97,18 @@ class AppCreds:
         except IntegrityError as exc:
             raise Conflict(f"An application credential named {name!r} already exists for "
                            f"this user.") from exc
-        return cred, secret, chosen
+        return AppCredRecord(cred.id, cred.name, cred.description, user_id, project_id,
+                             cred.unrestricted, cred.expires_at,
+                             [RoleRecord(r.id, r.name, r.description) for r in chosen]), secret
 
-    def of_user(self, user_id: str,
-                name: str | None = None) -> list[tuple[ApplicationCredential, list[Role]]]:
+    def of_user(self, user_id: str, name: str | None = None) -> list[AppCredRecord]:
         if not plain(user_id) or (name is not None and not plain(name)):
             return []  # a NUL names nothing (and PostgreSQL would refuse the query)
         with self.db.session() as s:
             query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
             if name:
                 query = query.where(ApplicationCredential.name == name)
-            return [(c, delegated_roles(s, c))
+            return [AppCredRecord.of(c, delegated_roles(s, c))
                     for c in s.scalars(query.order_by(ApplicationCredential.name))]
 
     @staticmethod
@@ -95,10 +118,10 @@ class AppCreds:
             raise NotFound(f"Could not find application credential: {cred_id}.")
         return cred
 
-    def get(self, user_id: str, cred_id: str) -> tuple[ApplicationCredential, list[Role]]:
+    def get(self, user_id: str, cred_id: str) -> AppCredRecord:
         with self.db.session() as s:
             cred = self._find(s, user_id, cred_id)
-            return cred, delegated_roles(s, cred)
+            return AppCredRecord.of(cred, delegated_roles(s, cred))
 
     def delete(self, user_id: str, cred_id: str) -> None:
         with self.db.session() as s:

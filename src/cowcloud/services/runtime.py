@@ -12,7 +12,7 @@ from ..tasks import TaskRunner
 from .appcreds import AppCreds
 from .authn import Authenticator
 from .catalog import Catalog
-from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, bootstrap
+from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, IdentityService, bootstrap
 from .images import ImageService
 from .metadefs import MetadefService
 from .tokens import KEYS_FOLDER, FernetKeys, Tokens
@@ -31,6 +31,8 @@ class Runtime:
         self.appcreds = AppCreds(self.db)
         self.auth = Authenticator(self.db, self.tokens)
         self.catalog = Catalog(settings.server.region)
+        self.identity_service = IdentityService(self.identity, self.appcreds, self.auth,
+                                                self.tokens, self.catalog)
         self.tasks = TaskRunner(self.db, lease_seconds=settings.image.task_lease_seconds)
         self.images = ImageService(settings, self.db, self.clusters, self.tasks)
         self.metadefs = MetadefService(self.db)
