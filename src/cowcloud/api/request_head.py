@@ -110,9 +110,13 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_head = True  # the next bytes are the next request's head
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self._awaiting_head and not self.transport.is_closing():
+        super().on_response_complete()  # may start a pipelined request
+        if self._awaiting_head and self._idle() and not self.transport.is_closing():
             self._arm_head_timer()  # the client's time for its next request starts now
+
+    def _idle(self) -> bool:
+        """No request is being answered (the client may be waiting for it, not sending)."""
+        return self.cycle is None or self.cycle.response_complete
 
     # the head's deadline
 
@@ -127,8 +131,8 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if not self._awaiting_head or self.transport.is_closing():
-            return
+        if not self._awaiting_head or not self._idle() or self.transport.is_closing():
+            return  # the answer's end arms it again
         if self._head_bytes == 0:
             # nothing of a request came: no answer, or a client that sends its next request
             # on a keep-alive connection at this moment would read it as that request's
@@ -141,13 +145,13 @@ class CappedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm_head_timer()
         if self._lingering or self.transport.is_closing():
             return
-        if self.cycle is not None and not self.cycle.response_complete:
+        if not self._idle():
             # a pipelined request refused while the one before it is still answered: an answer
             # now would land inside that response
             self.transport.close()
             return
         self._lingering = True
-        path = bytes(self.url or b"").split(b"?", 1)[0].decode("latin-1")
+        path = getattr(self, "url", b"").split(b"?", 1)[0].decode("latin-1")
         accept = next((v.decode("latin-1") for n, v in self.headers or () if n == b"accept"),
                       None)
         body, content_type = render_error(path, accept, status, message)
