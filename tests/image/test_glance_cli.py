@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import httpx
@@ -13,7 +14,7 @@ from .conftest import User
 from .helpers import Api, glance, unique
 
 
-def _fails(res, status: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def _fails(res: subprocess.CompletedProcess[str], status: str, message: str) -> None:
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
     assert "object has no attribute" not in out, out
