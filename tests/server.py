@@ -29,6 +29,7 @@ import yaml
 from fastapi import APIRouter, FastAPI
 
 from cowcloud.api.app import create_app
+from cowcloud.api.request_head import protocol_for
 from cowcloud.config import ServerSettings, Settings
 from cowcloud.services.identity import ENV_ADMIN_PASSWORD
 
@@ -83,8 +84,9 @@ def run_server(data_dir: Path, settings: Settings | None = None,
     app = create_app(settings)
     for router in routers:
         app.include_router(router)
+    # the protocol `cowcloud serve` runs (caps on the request head), so every test goes through it
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="on"))
+                                           lifespan="on", http=protocol_for(settings.server)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"cowcloud-{port}")
     saved = os.environ.get(ENV_ADMIN_PASSWORD)

@@ -33,7 +33,8 @@ def test_oversized_bodies_are_413_in_each_shape(tmp_path: Path) -> None:
         assert "X-Openstack-Request-Id" in chunked.headers
 
         image = http.post("/image/v2/images", content=b"[" + b"1," * (200 << 10) + b"1]",
-                          headers={"Content-Type": "application/json"})
+                          headers={"Content-Type": "application/json",
+                                   "Accept": "application/json"})
         assert image.status_code == 413 and image.json()["code"] == "413 Request Entity Too Large"
         small = http.post("/identity/v3/auth/tokens", json={"auth": {}})
         assert small.status_code in (400, 401)  # parsed and refused on its merits

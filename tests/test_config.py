@@ -97,7 +97,8 @@ def test_show_locations_names_its_choices(tmp_path: Path) -> None:
 def test_no_image_store_is_a_503_not_a_crash(tmp_path: Path) -> None:
     """A server with identity only (settings built without storage): image data has nowhere to
     go, and says so in Glance's error shape."""
-    with run_server(tmp_path) as srv, httpx.Client(base_url=f"{srv.url}/image") as http:
+    with run_server(tmp_path) as srv, httpx.Client(
+            base_url=f"{srv.url}/image", headers={"Accept": "application/json"}) as http:
         token = httpx.post(f"{srv.auth_url}/v3/auth/tokens", json={"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": "admin", "domain": {"id": "default"}, "password": srv.admin_password}}},

@@ -44,6 +44,12 @@ class ServerSettings(_Strict):
     database: str | None = None  # SQLAlchemy URL; default SQLite in data_dir
     region: str = "RegionOne"
     token_ttl_seconds: int = Field(3600, ge=60)
+    # What a request may send before its body (api.request_head): the request line and each
+    # header line (Glance's max_header_line), the whole head, and the time to send it (Apache
+    # mod_reqtimeout's header timeout). Bodies are not counted: image data streams through.
+    max_header_line: int = Field(16384, ge=1024)
+    max_header_bytes: int = Field(65536, ge=4096)
+    header_timeout_seconds: float = Field(20, gt=0)
 
     @property
     def url(self) -> str:

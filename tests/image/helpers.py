@@ -49,8 +49,9 @@ class Api:
     project_id: str = ""
 
     def client(self) -> httpx.Client:
+        # JSON errors, as openstacksdk asks for them (with httpx's `*/*` Glance answers HTML)
         return httpx.Client(base_url=f"{self.url}/image", timeout=120,
-                            headers={"X-Auth-Token": self.token})
+                            headers={"X-Auth-Token": self.token, "Accept": "application/json"})
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         with self.client() as c:

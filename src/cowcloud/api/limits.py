@@ -8,13 +8,12 @@ data ones (PUT .../file and .../stage), whose bodies are streamed and bounded by
 
 from __future__ import annotations
 
-import json
 import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_body
+from .errors import send_error
 
 MAX_BODY_BYTES = 114688  # Keystone's max_request_body_size default
 DRAIN_MAX = 16 << 20  # an oversized body up to this is read (and dropped) before the 413
@@ -81,8 +80,4 @@ def _message(limit: int) -> str:
 
 
 async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-    body = json.dumps(error_body(scope["path"], 413, _message(limit))).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(scope, send, 413, _message(limit))

@@ -17,7 +17,7 @@ from prometheus_client import (
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_body
+from .errors import send_error
 from .request_ids import REQUEST_ID_HEADER, new_request_id, request_id
 
 log = logging.getLogger("cowcloud.api")
@@ -98,12 +98,8 @@ class _Observe:
 
 
 async def _send_500(scope: Scope, send: Send, rid: str) -> None:
-    body = json.dumps(error_body(scope["path"], 500, "An unexpected error occurred; the server "
-                                 f"log has it under request id {rid}")).encode()
-    await send({"type": "http.response.start", "status": 500,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(scope, send, 500, "An unexpected error occurred; the server log has it "
+                     f"under request id {rid}")
 
 
 def install_observability(app: FastAPI) -> None:

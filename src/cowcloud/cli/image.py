@@ -115,7 +115,8 @@ def connect(cloud: str | None) -> httpx.Client:
         for ep in service["endpoints"]:
             if ep["interface"] == interface and (region is None or ep.get("region") == region):
                 return httpx.Client(base_url=ep["url"].rstrip("/"), verify=verify,
-                                    headers={"X-Auth-Token": resp.headers["X-Subject-Token"]},
+                                    headers={"X-Auth-Token": resp.headers["X-Subject-Token"],
+                                             "Accept": "application/json"},
                                     timeout=httpx.Timeout(60, read=600, write=600))
     raise CliError("the catalog has no image endpoint")
 

@@ -24,6 +24,7 @@ def serve(config: ConfigOpt = None,
     from ..api.allocator import tune_allocator
     from ..api.app import create_app
     from ..api.observability import setup_logging
+    from ..api.request_head import protocol_for
 
     settings = load_settings(config)
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
@@ -37,7 +38,8 @@ def serve(config: ConfigOpt = None,
                   f"data in [bold]{settings.server.data_dir}[/bold], "
                   f"database {settings.server.database_url}")
     uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port,
-                log_level=log_level.lower(), access_log=False)
+                log_level=log_level.lower(), access_log=False,
+                http=protocol_for(settings.server))
 
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
