@@ -15,12 +15,14 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
+from .errors import Error
+
 ENV_CONFIG = "COWCLOUD_CONFIG"
 ENV_DATA_DIR = "COWCLOUD_DATA_DIR"
 SYSTEM_CONFIG = Path("/etc/cowcloud/cowcloud.toml")
 
 
-class ConfigError(Exception):
+class ConfigError(Error):
     """The configuration file is missing, unreadable or invalid; the message names the key."""
 
 

@@ -4,7 +4,7 @@
     def list_images(ctx: RequestContext = Depends(get_context)) -> ...
 
 A missing, invalid, expired or revoked token is a 401 in the error shape of the service whose path
-was called (the ServiceError handler of api.errors renders it, with Keystone's WWW-Authenticate).
+was called (the one handler of api.errors renders it, with Keystone's WWW-Authenticate).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""One error tree for the HTTP edge, rendered in each OpenStack service's own error shape.
+"""The package's one error tree (cowcloud.errors), rendered in each OpenStack service's own shape.
 
-Services raise ApiError subclasses (or service and storage errors, which carry their status; the
-policy's PolicyDenied is a 403 among the service errors); one handler, found through the
-exception's MRO, turns them into the body the service's clients parse:
+Every layer raises its kinds, which carry their status (the policy's PolicyDenied is a Denied, a
+403); one handler, found through the exception's MRO, turns them into the body the service's
+clients parse:
 Keystone's {"error": {...}}, Glance's webob-style {"message", "code", "title"}, and the
 {"<faultName>": {"code", "message"}} of Cinder and Nova. Keystone, Cinder and Nova answer JSON
 whatever the Accept header says; Glance's errors follow it (text/html for `*/*`, which is what
@@ -22,63 +22,25 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
-from ..services.errors import ServiceError
-from ..storage.errors import StorageError
+from ..errors import (
+    Error,
+    Invalid,
+    MethodNotAllowed,
+    NotFound,
+    RangeNotSatisfiable,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from . import webob_errors
 from .auth import public_url
 
+__all__ = ["BadRequest", "MethodNotAllowed", "NotFound", "RangeNotSatisfiable",
+           "RequestEntityTooLarge", "UnsupportedMediaType", "error_body", "error_response",
+           "install_error_handlers", "render_error", "send_error"]
 
-class ApiError(Exception):
-    status = 500
-
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.headers = headers or {}
-
-
-class BadRequest(ApiError):
-    status = 400
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-class MethodNotAllowed(ApiError):
-    status = 405
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class Gone(ApiError):
-    status = 410
-
-
-class RequestEntityTooLarge(ApiError):
-    status = 413
-
-
-class UnsupportedMediaType(ApiError):
-    status = 415
-
-
-class RangeNotSatisfiable(ApiError):
-    status = 416
-
-
-class ServiceUnavailable(ApiError):
-    status = 503
+# The API's own refusals are the package's kinds; these names read as HTTP where routes use them.
+BadRequest = Invalid
+RequestEntityTooLarge = TooLarge
 
 
 _FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
@@ -127,20 +89,12 @@ async def send_error(scope: Scope, send: Send, status: int, message: str) -> Non
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error_response(request, exc.status, exc.message, exc.headers)
-
-    async def storage_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StorageError)
-        return error_response(request, exc.status, str(exc))
-
-    async def service_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ServiceError)  # policy.PolicyDenied among them: 403
-        headers = None
+    async def error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Error)
+        headers = dict(exc.headers)
         if exc.status == 401:
-            headers = {"WWW-Authenticate": f'Keystone uri="{public_url(request)}/identity"'}
-        return error_response(request, exc.status, exc.message, headers)
+            headers["WWW-Authenticate"] = f'Keystone uri="{public_url(request)}/identity"'
+        return error_response(request, exc.status, exc.message, headers or None)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -155,8 +109,6 @@ def install_error_handlers(app: FastAPI) -> None:
             parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
         return error_response(request, 400, "Invalid input: " + "; ".join(parts))
 
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(StorageError, storage_error)
-    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(Error, error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

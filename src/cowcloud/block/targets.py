@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from ..errors import NotFound
 from ..storage import BaseBackend, DeviceRef
 from ..storage.registry import Clusters
 
 SECTIONS = ("image_stores", "volume_backends", "ephemeral_backends", "backup_targets")
 
 
-class UnknownTarget(KeyError):
+class UnknownTarget(NotFound):
     """No target of that name in that section."""
 
 

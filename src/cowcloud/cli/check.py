@@ -19,7 +19,8 @@ import typer
 
 from .. import config as config_mod
 from ..config import LocalClusterSettings, RbdClusterSettings, Settings
-from ..storage.errors import NotFound, PermissionDenied, StorageError
+from ..errors import Error
+from ..storage.errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:
     from ..storage.rbd.probe import ClusterProbe
@@ -147,7 +148,7 @@ def _rbd_cluster(report: Report, settings: Settings, name: str, spec: RbdCluster
     user = f"client.{spec.user}"
     try:
         probe = open_probe(spec.conf, spec.user, spec.keyring, timeout)
-    except StorageError as exc:
+    except Error as exc:
         reason = str(exc)
         if "timed out" in reason.lower():
             reason += (f" (no monitor answered within {int(timeout)}s: is mon_host in "
@@ -182,18 +183,18 @@ def _pool_problem(probe: ClusterProbe, pool: str, user: str, timeout: float) -> 
         return f"cannot read: {exc}; {needs}"
     except NotFound as exc:
         return f"does not exist: {exc}"
-    except StorageError as exc:
+    except Error as exc:
         return f"cannot read: {exc}{_slow_hint(exc, timeout)}"
     try:
         probe.write(pool)
     except PermissionDenied as exc:
         return f"read only: {exc}; {needs}"
-    except StorageError as exc:
+    except Error as exc:
         return f"cannot write: {exc}{_slow_hint(exc, timeout)}"
     return None
 
 
-def _slow_hint(exc: StorageError, timeout: float) -> str:
+def _slow_hint(exc: Error, timeout: float) -> str:
     if "timed out" in str(exc).lower():
         return f" (no answer within {int(timeout)}s: are the pool's OSDs up and its PGs active?)"
     return ""

@@ -20,7 +20,7 @@ import typer
 import yaml
 
 from ..config import Settings
-from ..services.errors import NotFound, ServiceError
+from ..errors import Error, NotFound
 from ..services.identity import DEFAULT_DOMAIN_ID, BootstrapResult, Identity
 from ..services.passwords import random_secret
 from ..services.runtime import Runtime
@@ -125,7 +125,7 @@ def identity_of(config: Path | None) -> Iterator[Identity]:
     try:
         runtime.prepare()
         yield runtime.identity
-    except ServiceError as exc:
+    except Error as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     finally:

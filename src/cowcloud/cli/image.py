@@ -29,6 +29,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from ..errors import Error
 from ..storage import formats
 from .options import console
 
@@ -44,8 +45,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(image_app, name="image")
 
 
-class CliError(Exception):
-    pass
+class CliError(Error):
+    """What the image commands tell the user instead of a traceback."""
 
 
 # ------------------------------------------------------------------------ clouds.yaml and auth

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from .errors import constraints
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -77,7 +79,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as s:
+        with constraints(), self._sessions.begin() as s:
             yield s
 
     def dispose(self) -> None:

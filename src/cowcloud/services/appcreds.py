@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import Database
+from ..db.errors import Duplicate
 from ..db.models import ApplicationCredential, Role, utcnow
 from .errors import Conflict, Invalid, NotFound
 from .identity.common import plain
@@ -94,7 +94,7 @@ class AppCreds:
         try:
             with self.db.session() as s:
                 s.add(cred)
-        except IntegrityError as exc:
+        except Duplicate as exc:
             raise Conflict(f"An application credential named {name!r} already exists for "
                            f"this user.") from exc
         return AppCredRecord(cred.id, cred.name, cred.description, user_id, project_id,

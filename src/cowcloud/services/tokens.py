@@ -25,11 +25,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import Database
+from ..db.errors import Duplicate
 from ..db.models import RevokedToken, utcnow
+from ..errors import Error
 from .errors import AuthenticationFailed
 
 log = logging.getLogger("cowcloud.identity")
@@ -81,7 +82,7 @@ class TokenPayload:
 KEYS_FOLDER = "fernet-keys"  # in DATA_DIR
 
 
-class KeyRepositoryError(Exception):
+class KeyRepositoryError(Error):
     """The key folder cannot be used as it is; the message names the folder or file and why."""
 
 
@@ -224,5 +225,5 @@ class Tokens:
                 s.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
                 if s.get(RevokedToken, payload.audit_id) is None:
                     s.add(RevokedToken(audit_id=payload.audit_id, expires_at=payload.expires_at))
-        except IntegrityError:
+        except Duplicate:
             pass  # revoked at the same moment by another request: the row is there

@@ -1,68 +1,52 @@
-"""The storage error tree: the only module that defines storage exceptions.
-
-Each class carries the HTTP status the API layer answers with, so the API maps the whole tree with
-one handler and services catch these classes, never a backend's own (rbd.*, OSError from qemu-img).
+"""The storage layer's errors: the package's kinds (cowcloud.errors) and the storage cases a caller
+must tell apart. The only module that defines storage exceptions; services catch these classes,
+never a backend's own (rbd.*, OSError from qemu-img), which storage translates where they arise.
 """
 
 from __future__ import annotations
 
+from ..errors import Conflict, Denied, Error, Invalid, NotFound, TooLarge, Unavailable
 
-class StorageError(Exception):
-    """Base of every storage failure."""
-
-    status = 500
-
-
-class NotFound(StorageError):
-    """The device, snapshot or pool does not exist."""
-
-    status = 404
+__all__ = ["AlreadyExists", "Busy", "FormatMismatch", "HasChildren", "HasSnapshots",
+           "InvalidArgument", "NoSpace", "NotFound", "NotSupported", "PermissionDenied",
+           "ReadOnly", "SnapshotProtected", "StorageError", "TooLarge", "Unavailable",
+           "UnsafeImage"]
 
 
-class AlreadyExists(StorageError):
+class StorageError(Error):
+    """A storage failure of no more precise kind (a 500)."""
+
+
+class AlreadyExists(Conflict):
     """A device or snapshot of that name is already there."""
 
-    status = 409
 
-
-class Busy(StorageError):
+class Busy(Conflict):
     """The device is in use (open elsewhere, locked, or being changed)."""
 
-    status = 409
 
-
-class HasSnapshots(StorageError):
+class HasSnapshots(Conflict):
     """Removal refused: the device still has snapshots."""
 
-    status = 409
 
-
-class HasChildren(StorageError):
+class HasChildren(Conflict):
     """Refused: clones still depend on this snapshot (or on a snapshot of this device)."""
-
-    status = 409
 
     def __init__(self, message: str, children: list[object] | None = None) -> None:
         super().__init__(message)
         self.children = list(children or [])
 
 
-class SnapshotProtected(StorageError):
+class SnapshotProtected(Conflict):
     """Removal refused: the snapshot is protected."""
 
-    status = 409
 
-
-class ReadOnly(StorageError):
+class ReadOnly(Conflict):
     """A write to something that cannot be written (a snapshot, a read-only open)."""
 
-    status = 409
 
-
-class InvalidArgument(StorageError):
+class InvalidArgument(Invalid):
     """The request cannot be carried out as asked (bad size, out-of-range offset, bad name)."""
-
-    status = 400
 
 
 class UnsafeImage(InvalidArgument):
@@ -78,16 +62,8 @@ class FormatMismatch(InvalidArgument):
         self.detected = detected
 
 
-class TooLarge(InvalidArgument):
-    """Over a size limit: a stream longer than allowed, a virtual size above the cap."""
-
-    status = 413
-
-
-class PermissionDenied(StorageError):
+class PermissionDenied(Denied):
     """The cluster refused the credentials or caps."""
-
-    status = 403
 
 
 class NoSpace(StorageError):
@@ -96,7 +72,7 @@ class NoSpace(StorageError):
     status = 507
 
 
-class NotSupported(StorageError):
+class NotSupported(Error):
     """This backend does not offer the operation."""
 
     status = 501
@@ -106,8 +82,3 @@ class NotSupported(StorageError):
         super().__init__(f"{operation} is not supported{where}")
         self.operation = operation
 
-
-class Unavailable(StorageError):
-    """The cluster or tool could not be reached or timed out."""
-
-    status = 503

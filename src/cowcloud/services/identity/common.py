@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...db.errors import Duplicate
 from ...db.models import Base
 from ..errors import Conflict, NotFound
 
@@ -69,7 +69,7 @@ def set_fields(row: Any, changes: dict[str, Any], keys: tuple[str, ...]) -> None
 def unique(what: str, name: str) -> Iterator[None]:
     try:
         yield
-    except IntegrityError as exc:
+    except Duplicate as exc:
         raise Conflict(f"Conflict occurred attempting to store {what} - duplicate entry "
                        f"'{name}'.") from exc
 
@@ -80,6 +80,6 @@ def changed_meanwhile(what: str, key: str) -> Iterator[None]:
     now taken): 409, the caller may look again and retry."""
     try:
         yield
-    except IntegrityError as exc:
+    except Duplicate as exc:
         raise Conflict(f"The {what} {key} was changed by another request at the same time; "
                        "try again.") from exc

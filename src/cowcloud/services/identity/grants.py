@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, union
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...db.errors import Duplicate
 from ...db.models import Domain, Group, Project, Role, RoleAssignment, User, UserGroupMembership
 from ..context import RequestContext
 from ..errors import Invalid, NotFound
@@ -85,7 +85,7 @@ class GrantStore(Store):
         """A role for a user (or, with actor="group", a group) on a project or domain."""
         try:
             self._add_grant(actor_id, target_type, target_id, role_id, actor)
-        except IntegrityError:
+        except Duplicate:
             # raced: the same grant made at once (done, as PUT asks), or its role deleted at
             # once (the check again says 404)
             if not self.has_grant(actor_id, target_type, target_id, role_id, actor):

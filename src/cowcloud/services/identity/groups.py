@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from ...db.errors import Duplicate
 from ...db.models import Domain, Group, User, UserGroupMembership
 from ..context import RequestContext
 from ..errors import Invalid, NotFound
@@ -60,7 +60,7 @@ class GroupStore(Store):
                 get(s, User, user_id, "user")
                 if s.get(UserGroupMembership, (user_id, group_id)) is None:
                     s.add(UserGroupMembership(user_id=user_id, group_id=group_id))
-        except IntegrityError:
+        except Duplicate:
             # raced: the same membership added at once (done, as PUT asks), or the user or
             # group deleted at once (the check again says 404)
             if not self.is_member(group_id, user_id):

@@ -4,6 +4,7 @@ transaction, so nothing outside services/identity holds (or lazily loads through
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from ...db.models import Domain, Group, Project, Role, User
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...db.errors import Duplicate, savepoint
 from ...db.models import Image, ImageProperty, ImageTag
 from ..context import RequestContext
 from ..errors import Denied, Invalid, NotFound
@@ -60,10 +60,10 @@ def create(s: Session, ctx: RequestContext, body: Any) -> Image:
     set_visibility(ctx, image, access.target(image), visibility)
     image.tags = [ImageTag(value=t) for t in sorted(set(tags))]
     image.properties = [ImageProperty(name=k, value=v) for k, v in body.items()]
-    s.add(image)
     try:
-        s.flush()
-    except IntegrityError:  # the same id, asked for by another request at the same moment
+        with savepoint(s):
+            s.add(image)
+    except Duplicate:  # the same id, asked for by another request at the same moment
         raise Conflict(f"Image with identifier {image.id} already exists!") from None
     return image
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from ...block import devices
 from ...db.models import ImageLocation
+from ...errors import Error
 from ...storage import DeviceRef
-from ...storage.errors import StorageError
 from ...tasks import Control, Retry, TaskRecord
 from ..context import RequestContext
 from ..errors import Denied, NotFound
@@ -109,7 +109,7 @@ class ReapTask:
         delay = self.env.settings.image.reap_interval_seconds
         try:
             holders = await devices.remove(backend, DeviceRef(inp["pool"], inp["device"]))
-        except StorageError as exc:
+        except Error as exc:
             # Busy (a client still holds it: its watch runs out), or the cluster is away for a
             # while: never give up on a device only this task remembers.
             raise Retry(delay, str(exc)) from None

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...block import devices
 from ...config import Settings
 from ...db import Database
+from ...db.errors import Duplicate, savepoint
 from ...db.models import Image, ImageLocation
 from ...storage import DeviceRef
 from ...storage.errors import Busy
@@ -67,9 +67,9 @@ class Env:
                             url=store.url(image_id + suffix, None if staging else SNAP),
                             status=PENDING, meta=meta)
         try:
-            with s.begin_nested():
+            with savepoint(s):
                 s.add(loc)
-        except IntegrityError:
+        except Duplicate:
             what = "staged" if staging else f"in store {store.name!r}"
             raise Conflict(f"Image {image_id} is already {what} or being written there") from None
         return loc

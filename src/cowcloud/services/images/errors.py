@@ -1,11 +1,10 @@
-"""The image service's refusals: the shared service error tree, plus what only images need."""
+"""The image service's refusals: the package's kinds, plus what only images need."""
 
 from __future__ import annotations
 
-from ..errors import Conflict, Denied, Invalid, NotFound, ServiceError
+from ..errors import Conflict, Denied, Invalid, NotFound, TooLarge
 
-__all__ = ["Conflict", "Denied", "ImageNotFound", "Invalid", "NotFound", "ServiceError",
-           "TooLarge"]
+__all__ = ["Conflict", "Denied", "ImageNotFound", "Invalid", "NotFound", "TooLarge"]
 
 
 class ImageNotFound(NotFound):
@@ -13,9 +12,3 @@ class ImageNotFound(NotFound):
 
     def __init__(self, image_id: str) -> None:
         super().__init__(f"No image found with ID {image_id}")
-
-
-class TooLarge(ServiceError):
-    """Over a limit: image size cap, property or tag quota, request body size."""
-
-    status = 413

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...db.errors import Duplicate, constraints
 from ...db.models import MetadefNamespace
 from ..context import RequestContext
 from ..policy import allowed, enforce
@@ -48,8 +48,9 @@ def load(s: Session, ctx: RequestContext, name: str, *rules: str) -> MetadefName
 def flush(s: Session, message: str) -> None:
     """Writes now; a unique constraint hit by a concurrent writer is a 409, not a 500."""
     try:
-        s.flush()
-    except IntegrityError:
+        with constraints():
+            s.flush()
+    except Duplicate:
         raise Conflict(message) from None
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import Invalid
+
 Schema = dict[str, Any]
 
 _TYPES: dict[str, Any] = {
@@ -28,7 +30,7 @@ _TYPES: dict[str, Any] = {
 }
 
 
-class SchemaError(ValueError):
+class SchemaError(Invalid):
     """The instance does not match: the message names the failing value and where it is."""
 
 

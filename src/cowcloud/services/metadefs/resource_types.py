@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...db.errors import Duplicate, savepoint
 from ...db.models import MetadefNamespace, MetadefNamespaceResourceType, MetadefResourceType
 from ..context import RequestContext
 from ..policy import allowed, enforce
@@ -41,10 +41,10 @@ def _resource_type(s: Session, name: str) -> MetadefResourceType:
     rt = s.scalar(find)
     if rt is None:
         try:
-            with s.begin_nested():
+            with savepoint(s):
                 rt = MetadefResourceType(name=name, protected=False)
                 s.add(rt)
-        except IntegrityError:
+        except Duplicate:
             rt = s.scalars(find).one()
     return rt
 

@@ -10,6 +10,7 @@ import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ...errors import Error
 from ..errors import (
     AlreadyExists,
     Busy,
@@ -24,7 +25,7 @@ from ..errors import (
 from .nbd import NbdError
 from .qemu_img import QemuImgError
 
-_ERRNO: dict[int, type[StorageError]] = {
+_ERRNO: dict[int, type[Error]] = {
     errno.ENOENT: NotFound,
     errno.ENOTDIR: NotFound,
     errno.EEXIST: AlreadyExists,
@@ -46,7 +47,7 @@ _ERRNO: dict[int, type[StorageError]] = {
 }
 
 # qemu-img reports through messages, not exit codes (it exits 1 for nearly everything).
-_QEMU_MESSAGES: list[tuple[str, type[StorageError]]] = [
+_QEMU_MESSAGES: list[tuple[str, type[Error]]] = [
     ('" lock', Busy),  # 'Failed to get "write" lock': another process has the image open
     ("Failed to lock byte", Busy),
     ("No space left on device", NoSpace),
@@ -59,9 +60,9 @@ _QEMU_MESSAGES: list[tuple[str, type[StorageError]]] = [
 ]
 
 
-def translate(exc: BaseException, what: str) -> StorageError:
+def translate(exc: BaseException, what: str) -> Error:
     """The storage error for a foreign exception, its message prefixed with what was being done."""
-    if isinstance(exc, StorageError):
+    if isinstance(exc, Error):  # already ours
         return exc
     if isinstance(exc, QemuImgError):
         for needle, cls in _QEMU_MESSAGES:
@@ -71,7 +72,7 @@ def translate(exc: BaseException, what: str) -> StorageError:
     if isinstance(exc, NbdError) and exc.errno == errno.EPERM:
         return ReadOnly(f"{what}: {exc}")  # NBD's EPERM is a write to a read-only export
     if isinstance(exc, OSError):
-        cls = _ERRNO.get(exc.errno or 0, StorageError)
+        cls: type[Error] = _ERRNO.get(exc.errno or 0, StorageError)
         return cls(f"{what}: {exc.strerror or exc}")
     return StorageError(f"{what}: {exc}")
 
@@ -81,7 +82,7 @@ def map_errors(what: str) -> Iterator[None]:
     """Runs the body with every qemu-img, NBD or OS failure re-raised as a StorageError."""
     try:
         yield
-    except StorageError:
+    except Error:
         raise
     except (QemuImgError, OSError) as exc:
         raise translate(exc, what) from exc

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import rados  # type: ignore[import-not-found]  # Debian's python3-rados, no stubs
 import rbd  # type: ignore[import-not-found]  # Debian's python3-rbd, no stubs
 
+from ...errors import Error
 from ..errors import (
     AlreadyExists,
     Busy,
@@ -23,13 +24,12 @@ from ..errors import (
     NotSupported,
     PermissionDenied,
     ReadOnly,
-    StorageError,
     Unavailable,
 )
 
 # Most specific first: the first class the exception is an instance of wins. Classes are tried
 # before errno because librbd reuses errnos (ENOTEMPTY is "has snapshots" only for images).
-_BY_CLASS: tuple[tuple[type[BaseException], type[StorageError]], ...] = (
+_BY_CLASS: tuple[tuple[type[BaseException], type[Error]], ...] = (
     (rbd.ImageNotFound, NotFound),
     (rbd.ObjectNotFound, NotFound),
     (rados.ObjectNotFound, NotFound),
@@ -60,7 +60,7 @@ _BY_CLASS: tuple[tuple[type[BaseException], type[StorageError]], ...] = (
 )
 
 # For exceptions whose class says nothing (rbd.OSError, rados.OSError, aio return codes).
-_BY_ERRNO: dict[int, type[StorageError]] = {
+_BY_ERRNO: dict[int, type[Error]] = {
     E.ENOENT: NotFound,
     E.EEXIST: AlreadyExists,
     E.EBUSY: Busy,
@@ -78,14 +78,14 @@ _BY_ERRNO: dict[int, type[StorageError]] = {
 }
 
 
-def _make(cls: type[StorageError], message: str) -> StorageError:
+def _make(cls: type[Error], message: str) -> Error:
     if cls is NotSupported:
         # NotSupported builds its own sentence from the operation's name.
         return NotSupported(message)
     return cls(message)
 
 
-def error_for_errno(code: int, what: str) -> StorageError:
+def error_for_errno(code: int, what: str) -> Error:
     """Our error for a bare errno, e.g. an aio completion's negative return value or mon reply."""
     code = abs(code)
     cls = _BY_ERRNO.get(code, Unavailable)
@@ -96,7 +96,7 @@ def error_for_errno(code: int, what: str) -> StorageError:
     return _make(cls, f"{what}: {reason}")
 
 
-def translate(exc: BaseException, what: str) -> StorageError:
+def translate(exc: BaseException, what: str) -> Error:
     for foreign, ours in _BY_CLASS:
         if isinstance(exc, foreign):
             return _make(ours, f"{what}: {exc}")

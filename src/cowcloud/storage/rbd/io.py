@@ -17,9 +17,10 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any
 
+from ...errors import Error
 from ..base import check_range, merge_extents
 from ..contract import DeviceRef, Extent, Progress
-from ..errors import InvalidArgument, StorageError
+from ..errors import InvalidArgument
 from ..streams import is_zero, rechunk
 from ._errors import error_for_errno
 from .cluster import Image, ImageSession, RbdCluster
@@ -100,7 +101,7 @@ class _WriteWindow:
         self._what = what
         self._depth = depth
         self._slots = threading.Semaphore(depth)
-        self._errors: list[StorageError] = []
+        self._errors: list[Error] = []
 
     async def submit(self, offset: int, length: int, data: bytes | None) -> None:
         """Starts one write (zeroes where data is None) as soon as the window has room."""
