@@ -96,6 +96,8 @@ def run_server(data_dir: Path, settings: Settings | None = None,
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("cowcloud did not start (see the log above)")
             time.sleep(0.02)
+        if wait_clusters:
+            wait_for_clusters(settings.server.url, deadline)
     finally:
         if saved is None:
             os.environ.pop(ENV_ADMIN_PASSWORD, None)
@@ -107,6 +109,21 @@ def run_server(data_dir: Path, settings: Settings | None = None,
         server.should_exit = True
         thread.join(timeout)
         sock.close()
+
+
+def wait_for_clusters(url: str, deadline: float) -> None:
+    """Until /healthz lists no cluster as unavailable (all open and recovered)."""
+    import httpx
+    while True:
+        try:
+            health = httpx.get(f"{url}/healthz", timeout=5).json()
+            if not health.get("unavailable"):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"clusters did not open: {health}")
+        time.sleep(0.05)
 
 
 def openstack(clouds_yaml: Path, *args: str, cloud: str = "cowcloud",

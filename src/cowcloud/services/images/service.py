@@ -8,6 +8,8 @@ import_task.py and deletion.py.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterable
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from ...config import Settings
 from ...db import Database
 from ...db.models import Image
+from ...storage.base import BaseBackend
 from ...storage.registry import Clusters
 from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
@@ -36,6 +39,9 @@ class ImageService:
     def __init__(self, settings: Settings, db: Database, clusters: Clusters,
                  tasks: TaskRunner) -> None:
         self.env = Env(settings, db, Stores(settings, clusters), tasks)
+        self._clusters = clusters
+        self._sweeper: asyncio.Task[None] | None = None
+        clusters.on_open(self._recover_cluster)
         tasks.register(importing.TASK_KIND, ImportTask(self.env))
         tasks.register(REAP_KIND, ReapTask(self.env))
         tasks.register(task_api.LEGACY_KIND, task_api.LegacyImportTask(self.env))
@@ -45,10 +51,23 @@ class ImageService:
         return self.env.stores
 
     async def start(self) -> None:
-        """Stores over the opened clusters, then recovery; the runner starts after this."""
+        """The stores (over clusters that may still be opening), and periodic recovery; each
+        cluster is recovered as it opens (_recover_cluster). The runner starts after this."""
         self.env.stores.load()
         if self.env.settings.image_stores:
-            await recovery.recover(self.env)
+            self._sweeper = asyncio.create_task(
+                recovery.keep_sweeping(self.env, self._clusters.is_open), name="image-recovery")
+
+    async def stop(self, grace: float = 5) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.wait([sweeper], timeout=grace)
+
+    async def _recover_cluster(self, name: str, _backend: BaseBackend) -> None:
+        if self.env.settings.image_stores:
+            await recovery.sweep(self.env, self._clusters.is_open, cluster=name,
+                                 all_deleting=True)
 
     def _view(self, image: Image) -> dict[str, Any]:
         return view(image, show_locations=self.env.settings.image.show_locations,

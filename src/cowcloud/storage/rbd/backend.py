@@ -21,6 +21,7 @@ from ..contract import (
 from ..errors import Unavailable
 from . import clones, devices, io, locks, snapshots
 from .cluster import RbdCluster
+from .timeouts import Timeouts
 
 
 class RbdBackend(BaseBackend):
@@ -30,8 +31,10 @@ class RbdBackend(BaseBackend):
     kind = "rbd"
 
     def __init__(self, name: str, conf: Path, user: str = "admin", keyring: Path | None = None,
-                 io_threads: int = 8) -> None:
+                 io_threads: int = 8, timeouts: Timeouts | None = None) -> None:
         self.name = name
+        self.timeouts = timeouts or Timeouts()
+        self.stall_timeout = self.timeouts.stall
         self.conf = Path(conf)
         self.user = user
         self.keyring = Path(keyring) if keyring else None
@@ -48,6 +51,10 @@ class RbdBackend(BaseBackend):
         return self._info
 
     @property
+    def available(self) -> bool:
+        return self._cluster is not None
+
+    @property
     def cluster(self) -> RbdCluster:
         if self._cluster is None:
             raise Unavailable(f"backend {self.name!r} is not open")
@@ -56,7 +63,8 @@ class RbdBackend(BaseBackend):
     async def open(self) -> None:
         if self._cluster is not None:
             return
-        cluster = RbdCluster(self.conf, self.user, self.keyring, io_threads=self.io_threads)
+        cluster = RbdCluster(self.conf, self.user, self.keyring, io_threads=self.io_threads,
+                             timeouts=self.timeouts)
         try:
             await cluster.connect()
         except BaseException:
