@@ -71,8 +71,10 @@ def settings_for(data_dir: Path, **server: Any) -> Settings:
 @contextmanager
 def run_server(data_dir: Path, settings: Settings | None = None,
                admin_password: str = ADMIN_PASSWORD, routers: Sequence[APIRouter] = (),
-               timeout: float = 30) -> Iterator[RunningServer]:
-    """`settings` default to settings_for(data_dir); `routers` are extra routes (test probes)."""
+               timeout: float = 30, wait_clusters: bool = True) -> Iterator[RunningServer]:
+    """`settings` default to settings_for(data_dir); `routers` are extra routes (test probes).
+    wait_clusters: return once every cluster is open and recovered (they open in the
+    background), not only once the server serves."""
     settings = settings or settings_for(data_dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

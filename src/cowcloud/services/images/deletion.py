@@ -88,7 +88,7 @@ async def remove_location(env: Env, image_id: str, store: str, meta: dict[str, A
     return False
 
 
-def _postpone(s: Session, image_id: str, store: str) -> None:
+def postpone(s: Session, image_id: str, store: str) -> None:
     loc = location(s, image_id, store)
     if loc is not None and loc.status == DELETING:
         loc.meta = {**loc.meta, RETRY: True}
@@ -101,7 +101,7 @@ async def remove_or_postpone(env: Env, image_id: str, store: str, meta: dict[str
     except Unavailable as exc:
         log.warning("delete postponed until cluster %s answers: %s", meta.get("cluster"), exc,
                     extra={"image": image_id, "store": store})
-        await env.run(_postpone, image_id, store)
+        await env.run(postpone, image_id, store)
 
 
 async def delete_image(env: Env, ctx: RequestContext, image_id: str) -> None:

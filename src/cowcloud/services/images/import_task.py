@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from ...db.models import Image
 from ...storage import BaseBackend, DeviceRef, SnapRef
 from ...storage.contract import Progress
-from ...storage.errors import Busy
+from ...storage.errors import Busy, StorageError
 from ...tasks import Control, Retry, TaskRecord
 from . import devices, webdl
 from .data import finish_stage
@@ -35,6 +36,8 @@ from .errors import Invalid
 from .landing import Landed, apply, convert_into, needs_conversion
 from .model import FAILED_IMPORT, IMPORT_TASK, IMPORTING, prop, set_prop
 from .stores import SNAP, STAGING_STORE, Store
+
+log = logging.getLogger("cowcloud.images")
 
 Source = tuple[BaseBackend, DeviceRef, SnapRef | None]
 
@@ -178,9 +181,14 @@ class ImportTask:
 
     async def failed(self, task: TaskRecord, message: str) -> None:
         image_id = task.input["image_id"]
-        await self._clean(image_id, task.id, resuming=False)
-        if task.input["method"]["name"] != "copy-image":
-            await self._drop_stage(image_id)
+        try:
+            await self._clean(image_id, task.id, resuming=False)
+            if task.input["method"]["name"] != "copy-image":
+                await self._drop_stage(image_id)
+        except StorageError as exc:
+            # A cluster that does not answer: the image is settled all the same; the rows of
+            # this finished task are recovery's now (leases.py), once the cluster is back.
+            log.warning("import leftovers wait for recovery: %s", exc, extra={"image": image_id})
         st = await self.env.run(_state, image_id)
         failed = [n for n in task.input["stores"] if st and n not in st.active]
         await self.env.run(_settle, image_id, task.id, failed)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ...db.models import Image
 from ...storage.errors import StorageError
 from . import leases
-from .deletion import RETRY, deleting_rows, remove_location
+from .deletion import RETRY, deleting_rows, postpone, remove_location
 from .env import STAGED, Env
 from .stores import STAGING_STORE
 
@@ -65,13 +65,15 @@ async def sweep(env: Env, ready: Callable[[str], bool], *, cluster: str | None =
         name = meta.get("cluster", "")
         return (name == cluster if cluster else ready(name)) and name not in failed
 
-    async def attempt(what: str, meta: dict[str, Any], step: Any, *args: Any) -> None:
+    async def attempt(what: str, meta: dict[str, Any], step: Any, *args: Any) -> bool:
         try:
             await step(env, *args)
         except StorageError as exc:
             failed.add(meta.get("cluster", ""))
             log.warning("%s: cluster %s did not answer, trying again later: %s", what,
                         meta.get("cluster"), exc)
+            return False
+        return True
 
     for image_id, store, meta in await env.run(leases.abandoned, env.worker):
         if mine(meta):
@@ -80,7 +82,9 @@ async def sweep(env: Env, ready: Callable[[str], bool], *, cluster: str | None =
         if mine(meta):
             log.warning("finishing an interrupted delete", extra={"image": image_id,
                                                                   "store": store})
-            await attempt("interrupted delete", meta, remove_location, image_id, store, meta)
+            if not await attempt("interrupted delete", meta, remove_location, image_id, store,
+                                 meta):
+                await env.run(postpone, image_id, store)  # later rounds take it up again
 
 
 async def keep_sweeping(env: Env, ready: Callable[[str], bool]) -> None:

@@ -196,7 +196,8 @@ class ImageService:
             if detail:
                 props: dict[str, Any] = {"pool": st.pool, "chunk_size": CHUNK_SIZE,
                                          "thin_provisioning": True, "cluster": st.cluster}
-                props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
+                if st.backend.available:  # a cluster not open yet has not told its id
+                    props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
                 item.update(type=st.kind, properties=props)
             out.append(item)
         return out
