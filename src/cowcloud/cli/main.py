@@ -32,6 +32,7 @@ def serve(config: ConfigOpt = None,
             update={"server": settings.server.model_copy(update=overrides)})
     setup_logging(log_level)
     tune_allocator()
+    _dump_stacks_on_sigusr1()
     identity.first_start(settings)
     console.print(f"cowcloud serving on [bold]{settings.server.url}[/bold]; "
                   f"data in [bold]{settings.server.data_dir}[/bold], "
@@ -43,6 +44,14 @@ def serve(config: ConfigOpt = None,
                 log_level=log_level.lower(), access_log=False,
                 timeout_graceful_shutdown=max(1, round(grace)))
     _exit_if_storage_stuck()
+
+
+def _dump_stacks_on_sigusr1() -> None:
+    """`kill -USR1 PID` writes every thread's stack to stderr: where a stuck call waits."""
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def _exit_if_storage_stuck() -> None:

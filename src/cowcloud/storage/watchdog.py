@@ -57,6 +57,13 @@ async def watched(work: Callable[[Progress], Awaitable[T]], stall: float | None,
         await asyncio.gather(task, return_exceptions=True)
         raise
     task.cancel()
-    # The undo steps of the cancelled work run now; each storage call they make is bounded.
-    await asyncio.gather(task, return_exceptions=True)
+    # The cancelled work's own cleanup (closing its images) gets one more stall period; a
+    # cleanup that waits on the same silent cluster is left to finish in the background.
+    await asyncio.wait({task}, timeout=stall)
+    task.add_done_callback(_consume)
     raise Stalled(f"{what}: no progress for {stall:g} s")
+
+
+def _consume(task: asyncio.Future[object]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -196,9 +196,11 @@ class ImageService:
             if detail:
                 props: dict[str, Any] = {"pool": st.pool, "chunk_size": CHUNK_SIZE,
                                          "thin_provisioning": True, "cluster": st.cluster}
-                if st.backend.available:  # a cluster not open yet has not told its id
-                    props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
-                item.update(type=st.kind, properties=props)
+                # a cluster that has not opened yet has not told its id: left out until it does
+                kind = st.kind if st.backend.available else "rbd" if st.rbd else "local"
+                if st.backend.available:
+                    props["fsid" if kind == "rbd" else "cluster_id"] = st.cluster_id
+                item.update(type=kind, properties=props)
             out.append(item)
         return out
 

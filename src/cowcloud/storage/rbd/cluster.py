@@ -342,4 +342,11 @@ class ImageSession:
         fut = asyncio.ensure_future(closing())
         fut.add_done_callback(_consume)
         # Shielded: a cancelled caller must not leave the image open (and locked) behind it.
-        await asyncio.shield(fut)
+        # Bounded: librbd's close can wait without end on a cluster whose OSD went away
+        # mid-write; the caller goes on and the close finishes (or not) in the background.
+        done, _ = await asyncio.wait({fut}, timeout=self._cluster.timeouts.stall)
+        if not done:
+            log.warning("%s: the image did not close in %g s; left open", self._what,
+                        self._cluster.timeouts.stall)
+        elif not fut.cancelled() and fut.exception() is not None:
+            raise fut.exception()  # type: ignore[misc]
