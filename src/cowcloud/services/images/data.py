@@ -11,9 +11,9 @@ A store whose cluster does not answer makes the request fail with 503 naming the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-import logging
 from typing import Any
 
 from sqlalchemy.orm import Session

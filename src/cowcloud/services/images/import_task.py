@@ -302,7 +302,7 @@ class ImportTask:
                 await write(store, progress.of(store.name))
             except Exception as exc:
                 failures[store.name] = str(exc) or type(exc).__name__
-                await env.discard(store.describe(image_id), drop_row=(image_id, store.name))
+                await self._discard(image_id, store.name)
                 await env.run(_store_failed, image_id, store.name)
                 if must_all:
                     raise
@@ -334,8 +334,17 @@ class ImportTask:
 
     async def _undo(self, image_id: str, stores: list[str]) -> None:
         for name in dict.fromkeys(stores):
-            store = self.env.stores[name]
+            await self._discard(image_id, name)
+
+    async def _discard(self, image_id: str, name: str) -> None:
+        """Removes a failed target; one whose cluster does not answer stays, with its pending
+        row, for recovery once this task is finished (leases.py), and the failure stands."""
+        store = self.env.stores[name]
+        try:
             await self.env.discard(store.describe(image_id), drop_row=(image_id, name))
+        except StorageError as exc:
+            log.warning("a failed import's target waits for recovery: %s", exc,
+                        extra={"image": image_id, "store": name})
 
 
 def _failure(failures: dict[str, str]) -> Exception:

@@ -9,7 +9,6 @@ import_task.py and deletion.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable
 from typing import Any
 
