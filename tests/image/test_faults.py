@@ -208,7 +208,8 @@ def test_upload_of_a_writer_on_another_host_is_recovered(proc: Proc, ceph_cluste
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait(10)
-    print(_rbd(central, "lock", "ls", f"images/{iid}"), _rbd(central, "status", f"images/{iid}"))
+    # the dead writer's exclusive lock stays on the device: recovery must fence it
+    assert "1 exclusive lock" in _rbd(central, "lock", "ls", f"images/{iid}")
     image = _until("recovery", lambda: (lambda i: i if i["status"] == "queued" else None)(
         api.image(iid)), 6 * LEASE)
     assert image["locations"] == []
