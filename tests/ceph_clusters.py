@@ -66,3 +66,29 @@ def stop_cluster(dir: Path, timeout: float = 60) -> None:
     res = subprocess.run([str(SCRIPT), "stop", str(dir)], capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(f"ceph-dev-cluster stop {dir} failed ({res.returncode}):\n{res.stderr}")
+
+
+def _daemons(cmd: str, dir: Path, timeout: float) -> None:
+    res = subprocess.run([str(SCRIPT), cmd, str(dir)], capture_output=True, text=True,
+                         timeout=timeout)
+    if res.returncode != 0:
+        raise RuntimeError(f"ceph-dev-cluster {cmd} {dir} failed ({res.returncode}):\n{res.stderr}")
+
+
+def stop_osd(dir: Path, timeout: float = 60) -> None:
+    """Stops the cluster's OSD (its data is kept); the mon keeps answering, I/O waits."""
+    _daemons("stop-osd", dir, timeout)
+
+
+def start_osd(dir: Path, timeout: float = 90) -> None:
+    """Starts the stopped OSD again and waits until it is up."""
+    _daemons("start-osd", dir, timeout)
+
+
+def stop_mon(dir: Path, timeout: float = 60) -> None:
+    """Stops the cluster's mon: clients cannot connect."""
+    _daemons("stop-mon", dir, timeout)
+
+
+def start_mon(dir: Path, timeout: float = 90) -> None:
+    _daemons("start-mon", dir, timeout)

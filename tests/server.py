@@ -72,8 +72,10 @@ def settings_for(data_dir: Path, **server: Any) -> Settings:
 @contextmanager
 def run_server(data_dir: Path, settings: Settings | None = None,
                admin_password: str = ADMIN_PASSWORD, routers: Sequence[APIRouter] = (),
-               timeout: float = 30) -> Iterator[RunningServer]:
-    """`settings` default to settings_for(data_dir); `routers` are extra routes (test probes)."""
+               timeout: float = 30, wait_clusters: bool = True) -> Iterator[RunningServer]:
+    """`settings` default to settings_for(data_dir); `routers` are extra routes (test probes).
+    wait_clusters: return once every cluster is open and recovered (they open in the
+    background), not only once the server serves."""
     settings = settings or settings_for(data_dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -98,6 +100,8 @@ def run_server(data_dir: Path, settings: Settings | None = None,
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("cowcloud did not start (see the log above)")
             time.sleep(0.02)
+        if wait_clusters:
+            wait_for_clusters(settings.server.url, deadline)
     finally:
         if saved is None:
             os.environ.pop(ENV_ADMIN_PASSWORD, None)
@@ -109,6 +113,21 @@ def run_server(data_dir: Path, settings: Settings | None = None,
         server.should_exit = True
         thread.join(timeout)
         sock.close()
+
+
+def wait_for_clusters(url: str, deadline: float) -> None:
+    """Until /healthz lists no cluster as unavailable (all open and recovered)."""
+    import httpx
+    while True:
+        try:
+            health = httpx.get(f"{url}/healthz", timeout=5).json()
+            if not health.get("unavailable"):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"clusters did not open: {health}")
+        time.sleep(0.05)
 
 
 def openstack(clouds_yaml: Path, *args: str, cloud: str = "cowcloud",

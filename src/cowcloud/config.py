@@ -52,6 +52,13 @@ class ServerSettings(_Strict):
     max_header_line: int = Field(16384, ge=1024)
     max_header_bytes: int = Field(65536, ge=4096)
     header_timeout_seconds: float = Field(20, gt=0)
+    # Start-up waits this long for the clusters to open (and recover what a crash left); any
+    # cluster still not answering then keeps opening in the background while the server
+    # serves, its stores answering 503 until it is back.
+    cluster_wait_seconds: float = Field(2, ge=0)
+    # SIGTERM: requests, tasks and storage calls still running after this long are abandoned
+    # (tasks are resumed by the next runtime), so a stop never hangs on a cluster.
+    stop_grace_seconds: float = Field(5, ge=0)
 
     @property
     def url(self) -> str:
@@ -73,6 +80,13 @@ class RbdClusterSettings(_Strict):
     keyring: Path | None = None
     user: str = "admin"
     io_threads: int = Field(8, ge=1, le=64)
+    # librados waits forever unless told (an OSD or mon that stops answering would hang the
+    # server): each OSD request, mon request and the connect give up after these seconds.
+    rados_osd_op_timeout: float = Field(30, ge=1)
+    rados_mon_op_timeout: float = Field(30, ge=1)
+    client_mount_timeout: float = Field(30, ge=1)
+    # a copy or stream into this cluster that makes no progress for this long is failed
+    stall_timeout: float = Field(120, ge=1)
 
 
 class LocalClusterSettings(_Strict):

@@ -9,7 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,11 @@ class Proc:
     config: Path
     data_dir: Path
     proc: subprocess.Popen[bytes] | None = None
+    zombies: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, wait_clusters: bool = True) -> None:
+        """Starts `cowcloud serve`; returns once it serves and (wait_clusters) every cluster
+        is open and recovered."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         env.update(COWCLOUD_ADMIN_PASSWORD=PASSWORD,
                    OS_CLIENT_CONFIG_FILE=str(self.data_dir / "clouds.yaml"))
@@ -57,7 +60,9 @@ class Proc:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                resp = httpx.get(f"{self.url}/healthz", timeout=2)
+                if resp.status_code == 200 and not (wait_clusters
+                                                    and resp.json().get("unavailable")):
                     return
             except httpx.HTTPError:
                 pass
@@ -66,13 +71,24 @@ class Proc:
                                    (self.data_dir / "server.log").read_text()[-4000:])
             time.sleep(0.1)
 
-    def kill(self) -> None:
+    def kill(self, reap: bool = True) -> None:
+        """SIGKILL. reap=False leaves the dead process a zombie (not waited for): its pid
+        still answers kill(pid, 0), as a hung or reused pid would; reap() ends it later."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        if reap:
+            self.proc.wait(10)
+        else:
+            self.zombies.append(self.proc)
         self.proc = None
 
+    def reap(self) -> None:
+        for p in self.zombies:
+            p.wait(10)
+        self.zombies.clear()
+
     def stop(self) -> None:
+        self.reap()
         if self.proc is not None:
             self.proc.terminate()
             try:

@@ -178,3 +178,61 @@ async def test_one_owner_per_task(db: Database) -> None:
         await a.stop()
         await b.stop()
     assert sorted(rec.runs) == sorted(ids)  # each exactly once, though both share a process
+
+
+async def test_storage_outage_runs_again_then_fails(db: Database) -> None:
+    """A handler failing with 503 (a cluster that does not answer) is run again after a lease,
+    up to MAX_UNAVAILABLE times, instead of failing at once."""
+    from cowcloud.storage.errors import Unavailable
+    from cowcloud.tasks.runner import MAX_UNAVAILABLE
+
+    async def away_once(task: TaskRecord, n: int) -> dict[str, Any]:
+        if n == 1:
+            raise Unavailable("cluster x does not answer")
+        return {"n": n}
+
+    async def away(task: TaskRecord, n: int) -> dict[str, Any]:
+        raise Unavailable("cluster x does not answer")
+    back, gone = Recorder(away_once), Recorder(away)
+    runner = TaskRunner(db, poll_seconds=0.05, lease_seconds=0.2)
+    runner.register("back", back)
+    runner.register("gone", gone)
+    await runner.start()
+    try:
+        t1, t2 = add(db, runner, "back"), add(db, runner, "gone")
+        runner.wake()
+        await until(lambda: row(db, t1).status == "success" and row(db, t2).status == "failure")
+    finally:
+        await runner.stop()
+    assert row(db, t1).result == {"n": 2}
+    assert len(gone.runs) == MAX_UNAVAILABLE + 1
+    assert gone.failures == ["cluster x does not answer"]
+
+
+async def test_stop_is_bounded_when_a_task_does_not_stop(db: Database) -> None:
+    """A task stuck where cancellation cannot reach (a storage call that never returns) does not
+    hold the stop up; its row stays claimed and its lease runs out."""
+    started, freed = asyncio.Event(), asyncio.Event()
+
+    async def stuck(task: TaskRecord, n: int) -> dict[str, Any]:
+        started.set()
+        while not freed.is_set():
+            try:
+                await freed.wait()
+            except asyncio.CancelledError:
+                continue  # as a job waiting on a worker thread that never returns
+        return {}
+    rec = Recorder(stuck)
+    runner = TaskRunner(db, poll_seconds=0.05)
+    runner.register("k", rec)
+    await runner.start()
+    tid = add(db, runner)
+    runner.wake()
+    await asyncio.wait_for(started.wait(), 10)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await runner.stop(grace=0.5)
+    assert loop.time() - t0 < 3
+    assert row(db, tid).status == "processing"
+    freed.set()  # let it end with the test
+    await asyncio.sleep(0.1)

@@ -117,7 +117,12 @@ def install_observability(app: FastAPI) -> None:
         runtime = request.app.state.runtime
         with runtime.db.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-        return {"status": "ok", "clusters": [name for name, _ in runtime.clusters]}
+        clusters = runtime.clusters
+        # A cluster still opening (or away) is not an outage of the server: it only makes
+        # its own stores unavailable, so it is listed, not failed.
+        return {"status": "ok",
+                "clusters": [name for name, _ in clusters if clusters.is_open(name)],
+                "unavailable": [name for name, _ in clusters if not clusters.is_open(name)]}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -33,13 +33,40 @@ def serve(config: ConfigOpt = None,
             update={"server": settings.server.model_copy(update=overrides)})
     setup_logging(log_level)
     tune_allocator()
+    _dump_stacks_on_sigusr1()
     identity.first_start(settings)
     console.print(f"cowcloud serving on [bold]{settings.server.url}[/bold]; "
                   f"data in [bold]{settings.server.data_dir}[/bold], "
                   f"database {settings.server.database_url}")
+    grace = settings.server.stop_grace_seconds
+    # A request waiting on a cluster that does not answer must not hold SIGTERM up: after the
+    # grace uvicorn cancels what still runs, and the runtime's stop is bounded the same way.
     uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port,
                 log_level=log_level.lower(), access_log=False,
-                http=protocol_for(settings.server))
+                http=protocol_for(settings.server),
+                timeout_graceful_shutdown=max(1, round(grace)))
+    _exit_if_storage_stuck()
+
+
+def _dump_stacks_on_sigusr1() -> None:
+    """`kill -USR1 PID` writes every thread's stack to stderr: where a stuck call waits."""
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+def _exit_if_storage_stuck() -> None:
+    """Threads still blocked in librados would be joined at interpreter exit, forever: when a
+    cluster connection was abandoned at stop, leave without joining them."""
+    import os
+    import sys
+
+    cluster = sys.modules.get("cowcloud.storage.rbd.cluster")
+    if cluster is not None and cluster.ABANDONED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)

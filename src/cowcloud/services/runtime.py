@@ -1,4 +1,9 @@
-"""The process's long-lived parts: settings, database, opened clusters. Built once at start-up."""
+"""The process's long-lived parts: settings, database, opened clusters. Built once at start-up.
+
+Start-up does not wait for storage: clusters open (and recover) in the background, each on its
+own, so identity and the stores of the clusters that answer serve while another is away. Stop
+is bounded by `[server] stop_grace_seconds`, whatever the clusters do.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 
 from ..config import LocalClusterSettings, Settings
 from ..db import Database
+from ..storage.base import BaseBackend
 from ..storage.registry import Clusters
 from ..tasks import TaskRunner
 from .appcreds import AppCreds
@@ -25,6 +31,7 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.server.database_url)
         self.clusters = Clusters(settings)
+        self.clusters.on_open(self._ensure_local_pools)  # before the image service's recovery
         self.keys = FernetKeys(settings.server.data_dir / KEYS_FOLDER)
         self.tokens = Tokens(self.db, self.keys, settings.server.token_ttl_seconds)
         self.identity = Identity(self.db)
@@ -47,24 +54,28 @@ class Runtime:
 
     async def start(self) -> None:
         self.prepare()
-        await self.clusters.open()
-        await self._ensure_local_pools()
-        await self.images.start()  # stores, then recovery of interrupted writes
+        await self.images.start()  # stores; recovery runs as each cluster opens, then periodically
+        await self.clusters.open(wait=self.settings.server.cluster_wait_seconds)
         await self.tasks.start()  # resumes abandoned tasks
         log.info("runtime started", extra={"data_dir": str(self.settings.server.data_dir),
                                            "database": self.db.engine.url.render_as_string()})
 
-    async def _ensure_local_pools(self) -> None:
+    async def _ensure_local_pools(self, name: str, backend: BaseBackend) -> None:
         """A local cluster's pools are folders: make the ones the configuration names.
 
         Ceph pools are the operator's (they carry caps, PG counts, CRUSH rules): never created here.
         """
+        if not isinstance(self.settings.clusters[name], LocalClusterSettings):
+            return
         for section in ("image_stores", "volume_backends", "ephemeral_backends", "backup_targets"):
             for target in getattr(self.settings, section).values():
-                if isinstance(self.settings.clusters[target.cluster], LocalClusterSettings):
-                    await self.clusters[target.cluster].create_pool(target.pool)
+                if target.cluster == name:
+                    await backend.create_pool(target.pool)
 
     async def stop(self) -> None:
-        await self.tasks.stop()  # running tasks go back to pending before their clusters close
+        grace = self.settings.server.stop_grace_seconds
+        await self.images.stop(grace)
+        # running tasks go back to pending before their clusters close
+        await self.tasks.stop(grace=grace)
         await self.clusters.close()
         self.db.dispose()

@@ -119,6 +119,14 @@ class BaseBackend(abc.ABC):
 
     name: str = ""
     io_chunk: int = 8 * MiB
+    # A copy touching this backend that makes no progress for this long fails (watchdog.py);
+    # None: local disks, whose waits end by themselves.
+    stall_timeout: float | None = None
+
+    @property
+    def available(self) -> bool:
+        """False while the backend is not open (its cluster has not answered yet)."""
+        return True
 
     @property
     @abc.abstractmethod

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .base import BaseBackend, Undo
 from .contract import DeviceRef, MiB, Progress
+from .watchdog import stall_of, watched
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,11 @@ async def copy_device(src: BaseBackend, src_dev: DeviceRef, dst: BaseBackend, ds
     async with Undo() as undo:
         await dst.create(dst_dev, size)
         undo.add(dst.remove, dst_dev, missing_ok=True, with_snapshots=True)
-        copied = await _pump(src, src_dev, dst, dst_dev, size, progress, chunk_size)
+        # A peer that stops answering fails the copy (and its undo runs) instead of hanging it.
+        copied = await watched(
+            lambda tick: _pump(src, src_dev, dst, dst_dev, size, tick, chunk_size),
+            stall_of(src.stall_timeout, dst.stall_timeout), f"copy {src_dev} to {dst_dev}",
+            progress)
         undo.commit()
     return CopyResult(size=size, copied=copied)
 

@@ -43,6 +43,7 @@ from .records import (
 log = logging.getLogger("cowcloud.tasks")
 
 MAX_ABANDONED = 3  # runs lost to dead workers before a task is failed for good
+MAX_UNAVAILABLE = 5  # runs a storage outage (status 503) may cost before the task fails
 
 
 class Retry(Exception):
@@ -139,8 +140,11 @@ class TaskRunner:
         LIVE.add(self.worker)
         self._main = asyncio.create_task(self._main_loop(), name="cowcloud-task-runner")
 
-    async def stop(self) -> None:
-        """Cancels running tasks (their undo steps run) and hands them back as pending."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Cancels running tasks (their undo steps run) and hands them back as pending.
+
+        grace: at most this long for them; a task still stuck after it (a storage call that
+        does not return) is left as it is: its lease runs out and another runtime resumes it."""
         self._stopping = True
         if self._main is not None:
             self._main.cancel()
@@ -151,7 +155,13 @@ class TaskRunner:
         for t in running:
             t.cancel()
         if running:
-            await asyncio.gather(*running, return_exceptions=True)
+            done, stuck = await asyncio.wait(running, timeout=grace)
+            for t in done:
+                if not t.cancelled():
+                    t.exception()  # seen: a failure was handled (logged) by _execute
+            if stuck:
+                log.warning("%d tasks did not stop in %s s; their leases will run out",
+                            len(stuck), grace)
         self._loop = None
         LIVE.discard(self.worker)
 
@@ -224,6 +234,14 @@ class TaskRunner:
         except Retry as retry:
             await self._db(self._release, task.id, retry.delay, retry.message)
         except Exception as exc:
+            if getattr(exc, "status", None) == 503 and task.attempts < MAX_UNAVAILABLE:
+                # A cluster that does not answer (still opening, or away for a while): run
+                # again after a lease rather than fail work that may succeed in a minute.
+                log.warning("task waits for storage: %s", exc,
+                            extra={"task": task.id, "kind": task.kind})
+                await self._db(self._release, task.id, self.lease.total_seconds(), str(exc),
+                               task.attempts + 1)
+                return
             log.warning("task failed", extra={"task": task.id, "kind": task.kind},
                         exc_info=not _expected(exc))
             await self._fail(handler, task, str(exc) or type(exc).__name__)
@@ -294,10 +312,13 @@ class TaskRunner:
             s.execute(update(Task).where(Task.id.in_(ids), Task.worker == self.worker)
                       .values(lease_until=utcnow() + self.lease))
 
-    def _release(self, s: Session, task_id: str, delay: float = 0, message: str = "") -> None:
+    def _release(self, s: Session, task_id: str, delay: float = 0, message: str = "",
+                 attempts: int | None = None) -> None:
         values: dict[str, Any] = {"status": PENDING, "worker": None, "updated_at": utcnow(),
                                   "lease_until": utcnow() + timedelta(seconds=delay) if delay
                                   else None}
+        if attempts is not None:
+            values["attempts"] = attempts
         if message:
             values["message"] = message
         s.execute(update(Task).where(Task.id == task_id, Task.worker == self.worker)

@@ -3,12 +3,15 @@
 Uploads stream straight into the store: the body, re-chunked, is inspected at its head, hashed on
 two threads and written with the backend's windowed writes; nothing touches this host's disk.
 Any failure (bad format, size mismatch, a truncated body, the client going away) removes what was
-written and puts the image back to `queued`; a crash leaves a `pending` location row that
-recovery (recovery.py) acts on at the next start.
+written and puts the image back to `queued`. The writer holds a lease on its `pending` location
+row while it writes (leases.py): a crash, or a cluster too far away to clean up in, leaves a row
+whose lease runs out, and recovery (recovery.py) removes it and what was written.
+A store whose cluster does not answer makes the request fail with 503 naming the store.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +21,29 @@ from sqlalchemy.orm import Session
 from ...block import devices, ingest
 from ...block.taps import zero_filled
 from ...db.models import Image
+from ...errors import Error
 from ...storage import BaseBackend, DeviceRef
 from ..context import RequestContext
-from ..errors import Denied, Invalid
-from . import access
+from ..errors import Denied, Invalid, Unavailable
+from . import access, leases
 from .env import ACTIVE, STAGED, Env, location
 from .errors import Conflict, ImageNotFound
 from .landing import Landed, apply, convert_into, needs_conversion
 from .model import active_locations
 from .stores import STAGING_STORE, Store
+
+log = logging.getLogger("cowcloud.images")
+
+
+def unavailable(store: str, cluster: str, exc: Exception | None = None) -> Unavailable:
+    why = f": {exc}" if exc else ""
+    return Unavailable(f"Store {store} is unavailable: its cluster {cluster} does not "
+                       f"answer{why}")
+
+
+def _require(store: Store) -> None:
+    if not store.backend.available:
+        raise unavailable(store.name, store.cluster)
 
 
 def store_for_upload(env: Env, name: str | None) -> Store:
@@ -47,7 +64,8 @@ def _begin(s: Session, ctx: RequestContext, env: Env, image_id: str, store: Stor
                        f"{'uploading' if staging else 'saving'} is not allowed: cannot {what} "
                        f"data to an image that is not queued")
     image.status = "uploading" if staging else "saving"
-    env.add_pending(s, image.id, store, staging=staging)
+    loc = env.add_pending(s, image.id, store, staging=staging)
+    loc.meta = leases.stamp(loc.meta, leases.seconds(env))
     return image.id, image.disk_format, image.container_format
 
 
@@ -96,32 +114,53 @@ async def stage(env: Env, ctx: RequestContext, image_id: str, chunks: AsyncItera
 
 async def _write(env: Env, ctx: RequestContext, image_id: str, chunks: AsyncIterable[bytes],
                  store: Store, size: int | None, *, staging: bool) -> None:
+    _require(store)
     image_id, disk_format, container = await env.run(_begin, ctx, env, image_id, store, staging)
     row = STAGING_STORE if staging else store.name
     meta = store.describe(image_id, ".stage" if staging else "")
+    try:
+        async with leases.held(env, image_id, row):
+            await _land(env, image_id, chunks, store, size, staging, disk_format, container)
+    except BaseException as exc:
+        await _undo(env, image_id, row, meta, "uploading" if staging else "saving")
+        if isinstance(exc, Unavailable):
+            raise unavailable(store.name, store.cluster, exc) from exc
+        raise
+
+
+async def _land(env: Env, image_id: str, chunks: AsyncIterable[bytes], store: Store,
+                size: int | None, staging: bool, disk_format: str | None,
+                container: str | None) -> None:
     convert = not staging and needs_conversion(env, disk_format, store)
     dev = store.device(image_id, ".stage" if staging else ".convert" if convert else "")
-    try:
-        rec = await ingest.receive(chunks, store.backend, dev, disk_format=disk_format,
-                                    container_format=container, expected_size=size,
-                                    size_cap=env.settings.image.size_cap,
-                                    hash_algo=env.settings.image.hashing_algorithm)
-        landed = Landed.as_received(rec, disk_format)
-        if staging:
-            finished = await env.run(finish_stage, image_id, landed) is not None
+    rec = await ingest.receive(chunks, store.backend, dev, disk_format=disk_format,
+                               container_format=container, expected_size=size,
+                               size_cap=env.settings.image.size_cap,
+                               hash_algo=env.settings.image.hashing_algorithm)
+    landed = Landed.as_received(rec, disk_format)
+    if staging:
+        finished = await env.run(finish_stage, image_id, landed) is not None
+    else:
+        if convert:
+            landed = await convert_into(env, store, image_id, store.backend, dev, landed)
+            await devices.remove(store.backend, dev)
         else:
-            if convert:
-                landed = await convert_into(env, store, image_id, store.backend, dev, landed)
-                await devices.remove(store.backend, dev)
-            else:
-                await devices.seal(store.backend, dev)
-            finished = await env.run(_finish_upload, image_id, store.name, landed)
-        if not finished:
-            raise ImageNotFound(image_id)
-    except BaseException:
+            await devices.seal(store.backend, dev)
+        finished = await env.run(_finish_upload, image_id, store.name, landed)
+    if not finished:
+        raise ImageNotFound(image_id)
+
+
+async def _undo(env: Env, image_id: str, row: str, meta: dict[str, Any], status: str) -> None:
+    try:
         await env.discard(meta, drop_row=(image_id, row))
-        await env.run(_revert, image_id, "uploading" if staging else "saving")
-        raise
+    except Error as exc:
+        # The cluster does not answer: the row, no longer renewed, is recovered (and the
+        # image queued again) once its lease runs out and the cluster is back.
+        log.warning("an upload's leftovers wait for recovery: %s", exc,
+                    extra={"image": image_id, "store": row})
+        return
+    await env.run(_revert, image_id, status)
 
 
 # ------------------------------------------------------------------------ download
@@ -167,6 +206,8 @@ async def download(env: Env, ctx: RequestContext, image_id: str,
         return None
     size, md5, meta = picked
     backend = env.stores.backend_of(meta["cluster"])
+    if not backend.available:
+        raise unavailable(meta.get("store", meta["cluster"]), meta["cluster"])
     dev = DeviceRef(meta["pool"], meta["device"])
     if byte_range is None:
         return Download(size, 0, size, md5, zero_filled(backend.read_extents(dev), size))

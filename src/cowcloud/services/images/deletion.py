@@ -7,26 +7,33 @@ left exactly as it is (their data reads through to it) and an `image_reap` task 
 retries every `[image] reap_interval_seconds` and removes the device once the last clone has been
 flattened or deleted. The location row goes at once either way, so no image ever shows a
 location that is on its way out. A crash between the steps leaves `deleting` rows, which recovery
-finishes.
+finishes. A cluster that does not answer (not open, or its calls time out) does not fail the
+delete: the row stays `deleting`, marked `retry`, and recovery finishes it once the cluster is
+back. The devices of a dead writer's pending rows (leases.py) go with the image.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ...block import devices
 from ...db.models import ImageLocation
-from ...errors import Error
+from ...errors import Error, Unavailable
 from ...storage import DeviceRef
 from ...tasks import Control, Retry, TaskRecord
 from ..context import RequestContext
 from ..errors import Denied, NotFound
-from . import access
+from . import access, leases
 from .env import ACTIVE, DELETING, STAGED, Env, location
 from .errors import Conflict
 from .stores import STAGING_STORE
+
+log = logging.getLogger("cowcloud.images")
+
+RETRY = "retry"  # in a deleting row's meta: its cluster did not answer, recovery finishes it
 
 
 def _mark_image(s: Session, ctx: RequestContext, image_id: str) -> list[tuple[str, dict[str, Any]]]:
@@ -82,14 +89,36 @@ async def remove_location(env: Env, image_id: str, store: str, meta: dict[str, A
     return False
 
 
+def postpone(s: Session, image_id: str, store: str) -> None:
+    loc = location(s, image_id, store)
+    if loc is not None and loc.status == DELETING:
+        loc.meta = {**loc.meta, RETRY: True}
+
+
+async def remove_or_postpone(env: Env, image_id: str, store: str, meta: dict[str, Any]) -> None:
+    """remove_location for a request: a cluster that does not answer leaves it to recovery."""
+    try:
+        await remove_location(env, image_id, store, meta)
+    except Unavailable as exc:
+        log.warning("delete postponed until cluster %s answers: %s", meta.get("cluster"), exc,
+                    extra={"image": image_id, "store": store})
+        await env.run(postpone, image_id, store)
+
+
 async def delete_image(env: Env, ctx: RequestContext, image_id: str) -> None:
     for store, meta in await env.run(_mark_image, ctx, image_id):
-        await remove_location(env, image_id, store, meta)
+        await remove_or_postpone(env, image_id, store, meta)
+    # A live writer sees the image gone and cleans up itself; a dead one's leftovers go now.
+    for _, store, meta in await env.run(leases.abandoned, env.worker, image_id):
+        try:
+            await env.discard(meta, drop_row=(image_id, store), fence=True)
+        except Unavailable:
+            pass  # its cluster is away: recovery removes them once it answers
 
 
 async def delete_from_store(env: Env, ctx: RequestContext, store: str, image_id: str) -> None:
     meta = await env.run(_mark_store, ctx, env, store, image_id)
-    await remove_location(env, image_id, store, meta)
+    await remove_or_postpone(env, image_id, store, meta)
 
 
 def deleting_rows(s: Session) -> list[tuple[str, str, dict[str, Any]]]:

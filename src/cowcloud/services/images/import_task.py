@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ...block import devices, ingest
 from ...db.models import Image
+from ...errors import Error
 from ...storage import BaseBackend, DeviceRef, SnapRef
 from ...storage.contract import Progress
 from ...storage.errors import Busy
@@ -36,6 +38,8 @@ from .errors import Invalid
 from .landing import Landed, apply, conversion_refused, convert_into, needs_conversion
 from .model import FAILED_IMPORT, IMPORT_TASK, IMPORTING, prop, set_prop
 from .stores import SNAP, STAGING_STORE, Store
+
+log = logging.getLogger("cowcloud.images")
 
 Source = tuple[BaseBackend, DeviceRef, SnapRef | None]
 
@@ -179,9 +183,14 @@ class ImportTask:
 
     async def failed(self, task: TaskRecord, message: str) -> None:
         image_id = task.input["image_id"]
-        await self._clean(image_id, task.id, resuming=False)
-        if task.input["method"]["name"] != "copy-image":
-            await self._drop_stage(image_id)
+        try:
+            await self._clean(image_id, task.id, resuming=False)
+            if task.input["method"]["name"] != "copy-image":
+                await self._drop_stage(image_id)
+        except Error as exc:
+            # A cluster that does not answer: the image is settled all the same; the rows of
+            # this finished task are recovery's now (leases.py), once the cluster is back.
+            log.warning("import leftovers wait for recovery: %s", exc, extra={"image": image_id})
         st = await self.env.run(_state, image_id)
         failed = [n for n in task.input["stores"] if st and n not in st.active]
         await self.env.run(_settle, image_id, task.id, failed)
@@ -297,7 +306,7 @@ class ImportTask:
                 await write(store, progress.of(store.name))
             except Exception as exc:
                 failures[store.name] = str(exc) or type(exc).__name__
-                await env.discard(store.describe(image_id), drop_row=(image_id, store.name))
+                await self._discard(image_id, store.name)
                 await env.run(_store_failed, image_id, store.name)
                 if must_all:
                     raise
@@ -329,8 +338,17 @@ class ImportTask:
 
     async def _undo(self, image_id: str, stores: list[str]) -> None:
         for name in dict.fromkeys(stores):
-            store = self.env.stores[name]
+            await self._discard(image_id, name)
+
+    async def _discard(self, image_id: str, name: str) -> None:
+        """Removes a failed target; one whose cluster does not answer stays, with its pending
+        row, for recovery once this task is finished (leases.py), and the failure stands."""
+        store = self.env.stores[name]
+        try:
             await self.env.discard(store.describe(image_id), drop_row=(image_id, name))
+        except Error as exc:
+            log.warning("a failed import's target waits for recovery: %s", exc,
+                        extra={"image": image_id, "store": name})
 
 
 def _failure(failures: dict[str, str]) -> Exception:

@@ -8,6 +8,7 @@ import_task.py and deletion.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from ...block.targets import Targets
 from ...config import Settings
 from ...db import Database
 from ...db.models import Image
+from ...storage.base import BaseBackend
 from ...storage.registry import Clusters
 from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
@@ -37,6 +39,9 @@ class ImageService:
     def __init__(self, settings: Settings, db: Database, clusters: Clusters,
                  tasks: TaskRunner) -> None:
         self.env = Env(settings, db, Stores(Targets(settings, clusters)), tasks)
+        self._clusters = clusters
+        self._sweeper: asyncio.Task[None] | None = None
+        clusters.on_open(self._recover_cluster)
         tasks.register(importing.TASK_KIND, ImportTask(self.env))
         tasks.register(REAP_KIND, ReapTask(self.env))
         tasks.register(task_api.LEGACY_KIND, task_api.LegacyImportTask(self.env))
@@ -46,10 +51,23 @@ class ImageService:
         return self.env.stores
 
     async def start(self) -> None:
-        """Stores over the opened clusters, then recovery; the runner starts after this."""
+        """The stores (over clusters that may still be opening), and periodic recovery; each
+        cluster is recovered as it opens (_recover_cluster). The runner starts after this."""
         self.env.stores.load()
         if self.env.settings.image_stores:
-            await recovery.recover(self.env)
+            self._sweeper = asyncio.create_task(
+                recovery.keep_sweeping(self.env, self._clusters.is_open), name="image-recovery")
+
+    async def stop(self, grace: float = 5) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.wait([sweeper], timeout=grace)
+
+    async def _recover_cluster(self, name: str, _backend: BaseBackend) -> None:
+        if self.env.settings.image_stores:
+            await recovery.sweep(self.env, self._clusters.is_open, cluster=name,
+                                 all_deleting=True)
 
     def _view(self, ctx: RequestContext, image: Image) -> dict[str, Any]:
         return view(image, weights=self.env.stores.weights(),
@@ -178,8 +196,11 @@ class ImageService:
             if detail:
                 props: dict[str, Any] = {"pool": st.pool, "chunk_size": CHUNK_SIZE,
                                          "thin_provisioning": True, "cluster": st.cluster}
-                props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
-                item.update(type=st.kind, properties=props)
+                # a cluster that has not opened yet has not told its id: left out until it does
+                kind = st.kind if st.backend.available else "rbd" if st.rbd else "local"
+                if st.backend.available:
+                    props["fsid" if kind == "rbd" else "cluster_id"] = st.cluster_id
+                item.update(type=kind, properties=props)
             out.append(item)
         return out
 

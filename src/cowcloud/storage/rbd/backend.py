@@ -16,6 +16,7 @@ from .cluster import RbdCluster
 from .devices import DeviceOps
 from .locks import LockOps
 from .snapshots import SnapshotOps
+from .timeouts import Timeouts
 
 
 class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
@@ -28,8 +29,10 @@ class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
     kind = "rbd"
 
     def __init__(self, name: str, conf: Path, user: str = "admin", keyring: Path | None = None,
-                 io_threads: int = 8) -> None:
+                 io_threads: int = 8, timeouts: Timeouts | None = None) -> None:
         self.name = name
+        self.timeouts = timeouts or Timeouts()
+        self.stall_timeout = self.timeouts.stall
         self.conf = Path(conf)
         self.user = user
         self.keyring = Path(keyring) if keyring else None
@@ -46,6 +49,10 @@ class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
         return self._info
 
     @property
+    def available(self) -> bool:
+        return self._cluster is not None
+
+    @property
     def cluster(self) -> RbdCluster:
         if self._cluster is None:
             raise Unavailable(f"backend {self.name!r} is not open")
@@ -54,7 +61,8 @@ class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
     async def open(self) -> None:
         if self._cluster is not None:
             return
-        cluster = RbdCluster(self.conf, self.user, self.keyring, io_threads=self.io_threads)
+        cluster = RbdCluster(self.conf, self.user, self.keyring, io_threads=self.io_threads,
+                             timeouts=self.timeouts)
         try:
             await cluster.connect()
         except BaseException:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +27,15 @@ import rbd  # type: ignore[import-not-found]
 from ..contract import DeviceRef
 from ..errors import NotFound, Unavailable
 from ._errors import error_for_errno, map_rbd_errors
+from .timeouts import Timeouts
 
 T = TypeVar("T")
+log = logging.getLogger("cowcloud.storage")
+
+CLOSE_GRACE = 3.0  # seconds a close waits for calls still running on the executor
+# Connections (conf paths) closed with calls still stuck in librados: their worker threads never
+# end, so the process must leave with os._exit (cli serve) instead of joining them.
+ABANDONED: set[str] = set()
 
 # Format 2 images with everything clones and cheap extent maps need: fast-diff keeps
 # diff_iterate (extents, usage) from reading every object; deep-flatten lets a flattened
@@ -45,6 +53,38 @@ def _consume(fut: asyncio.Future[Any]) -> None:
         fut.exception()
 
 
+async def _in_daemon_thread(fn: Callable[[], None], timeout: float) -> None:
+    """fn() on a thread of its own, waited for at most `timeout` s: rados shutdown may wait on
+    a cluster that is away, and a stuck default-executor thread would hang the interpreter's
+    exit (asyncio.run joins those threads), a daemon thread does not."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(exc: BaseException | None) -> None:
+        if done.done():
+            return
+        if exc is None:
+            done.set_result(None)
+        else:
+            done.set_exception(exc)
+
+    def run() -> None:
+        exc: BaseException | None = None
+        try:
+            fn()
+        except BaseException as e:  # reported to the waiter
+            exc = e
+        try:
+            loop.call_soon_threadsafe(settle, exc)
+        except RuntimeError:
+            pass  # the loop is gone: nobody waits any more
+    threading.Thread(target=run, daemon=True, name="rbd-close").start()
+    try:
+        await asyncio.wait_for(done, timeout)
+    except asyncio.TimeoutError:
+        log.warning("rados shutdown did not return in %g s; left to the process's end", timeout)
+
+
 def _mapped(what: str, fn: Callable[..., T], *args: Any) -> T:
     with map_rbd_errors(what):
         return fn(*args)
@@ -54,11 +94,11 @@ class RbdCluster:
     """A connection to one Ceph cluster: rados handle, ioctx per pool, executor. Thread safe."""
 
     def __init__(self, conf: Path, user: str, keyring: Path | None, io_threads: int = 8,
-                 connect_timeout: float = 10) -> None:
+                 timeouts: Timeouts | None = None) -> None:
         self.conf = Path(conf)
         self.user = user
         self.keyring = Path(keyring) if keyring else None
-        self.connect_timeout = connect_timeout
+        self.timeouts = timeouts or Timeouts()
         self._executor = ThreadPoolExecutor(max_workers=max(1, io_threads),
                                             thread_name_prefix=f"rbd-{user}")
         self._rados: Any = None
@@ -69,6 +109,8 @@ class RbdCluster:
         self._closed = False
         self._rbd = rbd.RBD()
         self._sessions: set[ImageSession] = set()
+        self._busy = 0  # executor jobs running now
+        self._busy_lock = threading.Lock()
 
     # -------------------------------------------------------------- lifecycle
 
@@ -79,8 +121,9 @@ class RbdCluster:
 
     def _connect(self) -> None:
         settings = {
-            # Rados.connect() ignores its timeout argument; this bounds the mon handshake.
-            "client_mount_timeout": str(max(1, int(self.connect_timeout))),
+            # Rados.connect() ignores its timeout argument: client_mount_timeout bounds the mon
+            # handshake; the op timeouts end every OSD and mon wait (timeouts.py).
+            **self.timeouts.rados_conf(),
             # librbd's break_lock would otherwise blocklist the owner itself; break_lock in
             # locks.py does that explicitly, and never for our own address.
             "rbd_blocklist_on_break_lock": "false",
@@ -106,18 +149,31 @@ class RbdCluster:
             raise
         self._rados = handle
 
-    async def close(self) -> None:
-        """Waits for running jobs, then closes ioctxs and the connection. Idempotent."""
+    async def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Waits for running jobs, then closes ioctxs and the connection. Idempotent.
+
+        Bounded: jobs still waiting on a cluster that does not answer after `grace` seconds
+        are abandoned with the connection (shutting librados down under them would crash the
+        process), so a server stop never hangs on storage; see `abandoned`."""
         if self._closed:
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         # Streams still open (a caller closing us mid-stream): close their images while the
         # executor still runs; an image outliving its rados handle crashes when collected.
-        for session in list(self._sessions):
-            await session.close()
+        closing = [asyncio.ensure_future(s.close()) for s in list(self._sessions)]
+        if closing:
+            await asyncio.wait(closing, timeout=grace)
         self._closed = True
-        # Not on our executor: shutdown(wait=True) from one of its own workers would hang.
-        await asyncio.to_thread(self._executor.shutdown, True)
-        await asyncio.to_thread(self._disconnect)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        while self._busy and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if self._busy or any(not f.done() for f in closing):
+            ABANDONED.add(str(self.conf))
+            log.warning("closing %s: %d storage calls did not return; left to the process's "
+                        "end", self.conf, self._busy)
+            return
+        await _in_daemon_thread(self._disconnect, grace)
 
     def _disconnect(self) -> None:
         with self._ioctx_lock:
@@ -152,7 +208,16 @@ class RbdCluster:
             raise Unavailable(f"connection to {self.conf} is closed")
         loop = asyncio.get_running_loop()
         label = what or getattr(fn, "__name__", "rbd call")
-        return await loop.run_in_executor(self._executor, partial(_mapped, label, fn, *args))
+        return await loop.run_in_executor(self._executor, partial(self._job, label, fn, *args))
+
+    def _job(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            return _mapped(what, fn, *args)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
 
     def ioctx(self, pool: str) -> Ioctx:
         """The pool's ioctx, opened on first use and kept. Only call it inside executor jobs."""
@@ -206,7 +271,7 @@ class RbdCluster:
         """A mon command (JSON form, as the ceph CLI sends it); a nonzero reply is raised."""
         def job() -> bytes:
             ret, out, status = self._handle().mon_command(
-                json.dumps(cmd), b"", timeout=max(1, int(self.connect_timeout)))
+                json.dumps(cmd), b"", timeout=max(1, round(self.timeouts.mon_op)))
             if ret != 0:
                 raise error_for_errno(ret, f"{what or cmd['prefix']}: {status}")
             return bytes(out)
@@ -277,4 +342,11 @@ class ImageSession:
         fut = asyncio.ensure_future(closing())
         fut.add_done_callback(_consume)
         # Shielded: a cancelled caller must not leave the image open (and locked) behind it.
-        await asyncio.shield(fut)
+        # Bounded: librbd's close can wait without end on a cluster whose OSD went away
+        # mid-write; the caller goes on and the close finishes (or not) in the background.
+        done, _ = await asyncio.wait({fut}, timeout=self._cluster.timeouts.stall)
+        if not done:
+            log.warning("%s: the image did not close in %g s; left open", self._what,
+                        self._cluster.timeouts.stall)
+        elif not fut.cancelled() and fut.exception() is not None:
+            raise fut.exception()  # type: ignore[misc]

@@ -20,7 +20,7 @@ from typing import Any
 from ...errors import Error
 from ..base import check_range, merge_extents
 from ..contract import DeviceRef, Extent, Progress
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, Unavailable
 from ..streams import is_zero, rechunk
 from ._errors import error_for_errno
 from .cluster import Image, ImageSession, RbdCluster
@@ -96,10 +96,11 @@ class _WriteWindow:
     which the cluster bounds, never for the event loop: it cannot deadlock the pool.
     """
 
-    def __init__(self, session: ImageSession, depth: int, what: str) -> None:
+    def __init__(self, session: ImageSession, depth: int, what: str, stall: float) -> None:
         self._session = session
         self._what = what
         self._depth = depth
+        self._stall = stall  # a slot that does not free up for this long: the cluster is away
         self._slots = threading.Semaphore(depth)
         self._errors: list[Error] = []
 
@@ -113,7 +114,7 @@ class _WriteWindow:
         await self._session.run(self._wait_all)
 
     def _start(self, image: Image, offset: int, length: int, data: bytes | None) -> None:
-        self._slots.acquire()
+        self._acquire()
         try:
             self._raise()
             done = self._on_complete(offset, data)
@@ -140,11 +141,21 @@ class _WriteWindow:
         return done
 
     def _wait_all(self, _image: Image) -> None:
-        for _ in range(self._depth):
-            self._slots.acquire()
-        for _ in range(self._depth):
-            self._slots.release()
+        taken = 0
+        try:
+            for _ in range(self._depth):
+                self._acquire()
+                taken += 1
+        finally:
+            for _ in range(taken):
+                self._slots.release()
         self._raise()
+
+    def _acquire(self) -> None:
+        # Never an unbounded wait on an executor worker: SIGTERM could not end it.
+        if not self._slots.acquire(timeout=self._stall):
+            self._raise()
+            raise Unavailable(f"{self._what}: no write completed for {self._stall:g} s")
 
     def _raise(self) -> None:
         if self._errors:
@@ -198,7 +209,7 @@ async def write_stream(cluster: RbdCluster, dev: DeviceRef, chunks: AsyncIterabl
     what = f"write {dev}"
     async with cluster.session(dev, what=what) as session:
         size, unit = await session.run(_writable_size, dev)
-        writer = _WriteWindow(session, window, what)
+        writer = _WriteWindow(session, window, what, cluster.timeouts.stall)
         pos = offset
         async for piece in rechunk(chunks, chunk_size):
             end = pos + len(piece)
@@ -228,7 +239,7 @@ async def write_extents(cluster: RbdCluster, dev: DeviceRef,
     written = reached = 0
     async with cluster.session(dev, what=what) as session:
         size, _unit = await session.run(_writable_size, dev)
-        writer = _WriteWindow(session, window, what)
+        writer = _WriteWindow(session, window, what, cluster.timeouts.stall)
         async for offset, data in items:
             check_range(size, offset, len(data))
             await writer.submit(offset, len(data), data)
