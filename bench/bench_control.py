@@ -2,7 +2,8 @@
 Keystone 30 in the same run on the same machine.
 
     .venv/bin/python bench/bench_control.py [--clients 20] [--requests 1000] [--token-requests N]
-                                            [--rounds 2] [--images 20] [--no-peer]
+                                            [--mix-requests N] [--rounds 2] [--images 20]
+                                            [--no-peer] [--baseline-src DIR]
                                             [--only reads,tokens,mix]
 
 Scenarios, each run against cowcloud (one `cowcloud serve`, SQLite) and then against the peers
@@ -219,14 +220,14 @@ def drive(target: Target, plan: list[list[Job]], processes: int = 2) -> Result:
 
 
 def plans(scenario: str, target: Target, clients: int, requests: int,
-          token_requests: int) -> list[list[Job]]:
+          token_requests: int, mix_requests: int) -> list[list[Job]]:
     def read(i: int, op: str = "read") -> Job:
         return Job(op, requests, target.read_headers[i % len(target.read_headers)])
     if scenario == "reads":
         return [[read(i)] for i in range(clients)]
     if scenario == "tokens":
         return [[Job("token", token_requests)] for _ in range(clients)]
-    return [[Job("mix", requests, target.read_headers[i % len(target.read_headers)])]
+    return [[Job("mix", mix_requests, target.read_headers[i % len(target.read_headers)])]
             for i in range(clients)]
 
 
@@ -371,6 +372,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1000, help="per read client")
     ap.add_argument("--token-requests", type=int, default=None,
                     help="per token client (default: --requests)")
+    ap.add_argument("--mix-requests", type=int, default=None,
+                    help="per client in the mix (default: --requests)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--processes", type=int, default=2, help="load client processes")
@@ -382,7 +385,8 @@ def main() -> None:
     token_requests = args.token_requests or args.requests
     scenarios = args.only.split(",")
     root = Path(tempfile.mkdtemp(prefix="bench-control-"))
-    print(f"{args.clients} clients, {args.requests} reads / {token_requests} tokens each, "
+    print(f"{args.clients} clients, {args.requests} reads / {token_requests} tokens / "
+          f"{args.mix_requests or args.requests} mixed requests each, "
           f"{args.rounds} rounds; load average {os.getloadavg()[0]:.1f} at start", flush=True)
     try:
         with ExitStack() as stack:
@@ -399,7 +403,8 @@ def main() -> None:
                 for scenario in scenarios:
                     for target in targets:
                         res = drive(target, plans(scenario, target, args.clients,
-                                                  args.requests, token_requests),
+                                                  args.requests, token_requests,
+                                                  args.mix_requests or args.requests),
                                     args.processes)
                         got[scenario][target.name].append(res)
                         brief = ", ".join(f"{op} {f['rps']:,.0f}/s p50 {f['p50']:.1f} p99 "

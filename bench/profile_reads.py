@@ -1,32 +1,29 @@
 """Where an image read's time goes: each stage of the read path timed alone, in one process, then
 whole requests over loopback one at a time, and a cProfile of the event loop's thread.
 
-    PYTHONPATH=src .venv/bin/python bench/profile_reads.py [--images 20] [--n 2000] [--profile]
+    PYTHONPATH=src .venv/bin/python bench/profile_reads.py [--images 20] [--n 2000]
 
 Stages: Fernet decrypt of the token; token validation (decrypt + revocation check + the rows the
 token names, with or without the validated-token cache); the policy check; the database work of
 a list and a show (one session, the ORM rows, the view dicts); the JSON encoding of the answer.
-Then GET /v2/images and GET /v2/images/{id} through uvicorn, serially (latency without
-queueing), and with --profile the top of a cProfile of the server's threads during them.
+Then GET /v2/images and GET /v2/images/{id} against `cowcloud serve`, one at a time (latency
+without queueing), with the server's CPU per request.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import http.client
-import io
 import json
 import os
-import pstats
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from _common import ROOT
+from bench_control import cowcloud, cpu_seconds
 
 sys.path.insert(0, str(ROOT / "tests"))
 from server import ADMIN_PASSWORD, run_server  # noqa: E402
@@ -53,7 +50,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp, \
             run_server(Path(tmp)) as srv:
@@ -117,28 +113,29 @@ def main() -> None:
             print(f"{name:<46} {per_call(fn, n if 'list' not in name else n // 10):>8.0f}",
                   flush=True)
 
-        conn.close()  # idle past uvicorn's keep-alive while the stages ran
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler:
-            threading.setprofile_all_threads(profiler.enable) \
-                if hasattr(threading, "setprofile_all_threads") else None
-            profiler.enable()
+    # whole requests against `cowcloud serve` in its own process (a server in a thread of this
+    # process would share its GIL with the client)
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp, \
+            cowcloud(Path(tmp), args.images) as target:
+        host, port = target.reads.split("//")[1].split("/")[0].split(":")
+        conn = http.client.HTTPConnection(host, int(port))
+        auth = target.read_headers[0]
         for label, path in (("GET /v2/images", "/image/v2/images"),
-                            ("GET /v2/images/{id}", f"/image/v2/images/{ids[0]}")):
+                            ("GET /v2/images/{id}", f"/image/v2/images/{target.image_ids[0]}")):
             times = []
-            for _ in range(n // 4):
+            cpu = cpu_seconds(target.pids["reads"])
+            for _ in range(args.n // 4):
                 start = time.perf_counter()
-                resp = call("GET", path, None, auth)
+                conn.request("GET", path, None, auth)
+                resp = conn.getresponse()
+                resp.read()
                 times.append(time.perf_counter() - start)
                 assert resp.status == 200, resp.status
+            cpu = (cpu_seconds(target.pids["reads"]) - cpu) / (args.n // 4)
             times.sort()
             print(f"{label + ' serial, p50 / p99 (us)':<46} {times[len(times) // 2] * 1e6:>8.0f}"
-                  f" / {times[int(len(times) * 0.99)] * 1e6:.0f}", flush=True)
-        if profiler:
-            profiler.disable()
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
-            print(out.getvalue())
+                  f" / {times[int(len(times) * 0.99)] * 1e6:.0f}; server CPU {cpu * 1e6:.0f} us",
+                  flush=True)
 
 
 if __name__ == "__main__":
