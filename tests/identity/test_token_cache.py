@@ -4,6 +4,7 @@ it at once, cache or not."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -109,20 +110,33 @@ def test_image_writes_keep_the_cache_and_a_stale_validation_is_not_kept() -> Non
     assert cache.get("t") is None
 
 
-def test_hashing_keeps_a_core_free_while_requests_are_served() -> None:
-    gate = HashGate(wide=2, narrow=1, busy_seconds=3600)
-    assert gate.limit() == 2  # nobody else served: every slot
-    gate.note_request()
-    assert gate.limit() == 1
-    entered = threading.Event()
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    def second() -> None:
-        with gate:
-            entered.set()
 
-    with gate:
-        t = threading.Thread(target=second)
-        t.start()
-        assert not entered.wait(0.3)  # the second hash waits for the first
+def _two_hashes_at_once(gate: HashGate) -> list[int]:
+    """Runs two 'hashes' that overlap; the nice value each ran at."""
+    first_in, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def first() -> None:
+        seen.append(_nice())
+        first_in.set()
+        release.wait(10)
+
+    t = threading.Thread(target=gate.run, args=(first,))
+    t.start()
+    assert first_in.wait(10)
+    gate.run(lambda: seen.append(_nice()))
+    release.set()
     t.join(10)
-    assert entered.is_set()
+    return seen
+
+
+def test_hashing_keeps_a_core_free_while_requests_are_served() -> None:
+    base = _nice()
+    idle = HashGate(wide=2, narrow=1, busy_seconds=3600, nice=5)
+    assert _two_hashes_at_once(idle) == [base, base]  # nobody else served: every core
+    busy = HashGate(wide=2, narrow=1, busy_seconds=3600, nice=5)
+    busy.note_request()
+    assert _two_hashes_at_once(busy) == [base, min(base + 5, 19)]  # the second yields

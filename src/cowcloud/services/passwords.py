@@ -7,12 +7,14 @@ A login for an unknown user verifies against a dummy hash, so it costs what a re
 its answer cannot be told apart by time.
 
 How many hashes run at once: at most HASH_SLOTS, so a burst of logins cannot take the machine's
-memory; and while other requests are being served (any request with a token, noted by
-`note_request`, in the last BUSY_SECONDS), one core fewer than the machine has. argon2 runs
-without the GIL, so hashes on every core left the server's own thread (the event loop, where a
-read takes a millisecond) waiting in the run queue behind them: a read among logins took 167 ms
-at the median. With a core kept for it, reads do not wait; with nobody reading, logins have
-every core.
+memory. While other requests are being served (any request with a token, noted by
+`note_request`, in the last BUSY_SECONDS), only one core fewer than the machine has hashes at the
+server's priority; the hashes beyond run in threads at a lower priority (HASH_NICE). argon2 runs
+without the GIL, so hashes on every core at the server's priority left the server's own thread
+(the event loop, where a read takes a millisecond) waiting in the run queue behind them: a read
+among logins took 167 ms at the median. Now one core is the reads' whenever they want it, the
+logins have the rest, and every core when nobody reads. (All hashes at a low priority would do
+for the reads too, but on a busy machine would starve the logins behind everything else.)
 """
 
 from __future__ import annotations
@@ -22,45 +24,84 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 HASH_SLOTS = 4
+HASH_NICE = 10  # CFS weight 110 against the server's 1024: reads get ~90% of a core they share
 BUSY_SECONDS = 0.5
+T = TypeVar("T")
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
 class HashGate:
-    """A semaphore whose size is `wide` while no other request is served, else `narrow`."""
+    """Runs hashes: `narrow` at once at the server's priority while other requests are served
+    (`wide` when none are), the rest up to `wide` in threads of a lower priority."""
 
-    def __init__(self, wide: int, narrow: int, busy_seconds: float = BUSY_SECONDS) -> None:
+    def __init__(self, wide: int, narrow: int, busy_seconds: float = BUSY_SECONDS,
+                 nice: int = HASH_NICE) -> None:
         self.wide = wide
         self.narrow = max(1, min(narrow, wide))
         self.busy_seconds = busy_seconds
-        self.running = 0
+        self.nice = nice
+        self.running = 0  # at the server's priority
+        self.running_low = 0
         self.last_request = -busy_seconds
         self._cond = threading.Condition()
+        self._low: ThreadPoolExecutor | None = None
 
-    def limit(self) -> int:
-        busy = time.monotonic() - self.last_request < self.busy_seconds
-        return self.narrow if busy else self.wide
+    def busy(self) -> bool:
+        return time.monotonic() - self.last_request < self.busy_seconds
 
     def note_request(self) -> None:
         self.last_request = time.monotonic()  # a float store: atomic, no lock needed
 
-    def __enter__(self) -> None:
-        with self._cond:
-            # wait_for re-checks at least every busy_seconds: the limit widens with time
-            while self.running >= self.limit():
-                self._cond.wait(self.busy_seconds)
-            self.running += 1
+    def run(self, fn: Callable[..., T], *args: object) -> T:
+        low = self._acquire()
+        try:
+            return self._low_pool().submit(fn, *args).result() if low else fn(*args)
+        finally:
+            with self._cond:
+                if low:
+                    self.running_low -= 1
+                else:
+                    self.running -= 1
+                self._cond.notify()
 
-    def __exit__(self, *exc: object) -> None:
+    def _acquire(self) -> bool:
+        """A slot; True when it is a low-priority one."""
         with self._cond:
-            self.running -= 1
-            self._cond.notify()
+            while True:
+                busy = self.busy()
+                if self.running < (self.narrow if busy else self.wide):
+                    self.running += 1
+                    return False
+                if busy and self.running + self.running_low < self.wide:
+                    self.running_low += 1
+                    return True
+                # re-checked at least every busy_seconds: the limit widens with time
+                self._cond.wait(self.busy_seconds)
+
+    def _low_pool(self) -> ThreadPoolExecutor:
+        with self._cond:
+            if self._low is None:
+                self._low = ThreadPoolExecutor(max(1, self.wide - self.narrow),
+                                               thread_name_prefix="hash-low",
+                                               initializer=self._lower_priority)
+            return self._low
+
+    def _lower_priority(self) -> None:
+        # Linux: the nice value is per thread (setpriority on the thread's id), and raising it
+        # needs no privilege
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+        except OSError:
+            pass
 
 
 _gate = HashGate(wide=HASH_SLOTS, narrow=(os.cpu_count() or 2) - 1)
@@ -72,17 +113,19 @@ def note_request() -> None:
 
 
 def hash_secret(secret: str) -> str:
-    with _gate:
-        return _hasher.hash(secret)
+    return _gate.run(_hasher.hash, secret)
 
 
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
     """True when `secret` matches; with no stored hash, spends the same time and says False."""
-    with _gate:
-        try:
-            return _hasher.verify(stored_hash or _dummy_hash(), secret) and stored_hash is not None
-        except (VerificationError, InvalidHashError):
-            return False
+    return _gate.run(_verify, stored_hash or _dummy_hash(), secret) and stored_hash is not None
+
+
+def _verify(stored_hash: str, secret: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 @lru_cache(maxsize=1)
