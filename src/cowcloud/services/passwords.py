@@ -96,10 +96,12 @@ class HashGate:
             return self._low
 
     def _lower_priority(self) -> None:
-        # Linux: the nice value is per thread (setpriority on the thread's id), and raising it
-        # needs no privilege
+        # Linux: the nice value is per thread (setpriority on the thread's id); raised from the
+        # server's own (never lowered: that needs a privilege), so no privilege is needed
+        tid = threading.get_native_id()
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+            os.setpriority(os.PRIO_PROCESS, tid,
+                           min(19, os.getpriority(os.PRIO_PROCESS, tid) + self.nice))
         except OSError:
             pass
 
