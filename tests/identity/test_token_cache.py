@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -140,3 +141,22 @@ def test_hashing_keeps_a_core_free_while_requests_are_served() -> None:
     busy = HashGate(wide=2, narrow=1, busy_seconds=3600, nice=5)
     busy.note_request()
     assert _two_hashes_at_once(busy) == [base, min(base + 5, 19)]  # the second yields
+
+
+def test_logins_get_their_hash_in_the_order_they_asked() -> None:
+    gate = HashGate(wide=1, narrow=1, busy_seconds=3600)
+    release, order, threads = threading.Event(), [], []
+    holder = threading.Thread(target=gate.run, args=(lambda: release.wait(10),))
+    holder.start()
+    while gate.running == 0:
+        time.sleep(0.01)
+    for i in range(5):
+        t = threading.Thread(target=gate.run, args=(order.append, i))
+        t.start()
+        threads.append(t)
+        while gate._tickets < i + 2:  # this one is queued before the next asks
+            time.sleep(0.01)
+    release.set()
+    for t in [holder, *threads]:
+        t.join(10)
+    assert order == [0, 1, 2, 3, 4]

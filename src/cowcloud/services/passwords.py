@@ -51,6 +51,8 @@ class HashGate:
         self.nice = nice
         self.running = 0  # at the server's priority
         self.running_low = 0
+        self._tickets = 0  # handed out in order of asking
+        self._serving = 0  # the ticket whose turn it is
         self.last_request = -busy_seconds
         self._cond = threading.Condition()
         self._low: ThreadPoolExecutor | None = None
@@ -71,21 +73,30 @@ class HashGate:
                     self.running_low -= 1
                 else:
                     self.running -= 1
-                self._cond.notify()
+                self._cond.notify_all()
 
     def _acquire(self) -> bool:
-        """A slot; True when it is a low-priority one."""
+        """A slot, in the order asked for (a login waits behind the ones before it, never
+        behind later ones: no unlucky request waits for many rounds); True when it is a
+        low-priority one."""
         with self._cond:
-            while True:
-                busy = self.busy()
-                if self.running < (self.narrow if busy else self.wide):
-                    self.running += 1
-                    return False
-                if busy and self.running + self.running_low < self.wide:
-                    self.running_low += 1
-                    return True
-                # re-checked at least every busy_seconds: the limit widens with time
-                self._cond.wait(self.busy_seconds)
+            ticket = self._tickets
+            self._tickets += 1
+            try:
+                while True:
+                    if ticket <= self._serving:  # <=: one given up may have passed it
+                        busy = self.busy()
+                        if self.running < (self.narrow if busy else self.wide):
+                            self.running += 1
+                            return False
+                        if busy and self.running + self.running_low < self.wide:
+                            self.running_low += 1
+                            return True
+                    # re-checked at least every busy_seconds: the limit widens with time
+                    self._cond.wait(self.busy_seconds)
+            finally:
+                self._serving += 1  # taken (or given up, by an exception): the next one's turn
+                self._cond.notify_all()
 
     def _low_pool(self) -> ThreadPoolExecutor:
         with self._cond:
