@@ -52,21 +52,33 @@ def median(values: list[float]) -> float:
 
 
 class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, str]] = []
+    """Rows of (measurement, ours, the CLI peer, ratio[, Glance in the same run, ratio])."""
 
-    def add(self, what: str, ours_s: float, peer_s: float, nbytes: int, peer: str) -> None:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, what: str, ours_s: float, peer_s: float, nbytes: int, peer: str,
+            glance_s: float | None = None) -> None:
         mbps = lambda s: f"{nbytes / s / 1e6:,.0f} MB/s ({s:.2f} s)"  # noqa: E731
-        self.rows.append((what, mbps(ours_s), f"{peer}: {mbps(peer_s)}", f"{peer_s / ours_s:.2f}x"))
-        print(f"{what:<48} {self.rows[-1][1]:>26}   {self.rows[-1][2]:<40} ratio {self.rows[-1][3]}",
-              flush=True)
+        row = (what, mbps(ours_s), f"{peer}: {mbps(peer_s)}", f"{peer_s / ours_s:.2f}x")
+        if glance_s is not None:
+            row += (mbps(glance_s), f"{glance_s / ours_s:.2f}x")
+        self.rows.append(row)
+        tail = f"   Glance {row[4]:>24} ratio {row[5]}" if glance_s is not None else ""
+        print(f"{what:<48} {row[1]:>26}   {row[2]:<40} ratio {row[3]}{tail}", flush=True)
 
     def add_times(self, what: str, ours_s: float, other: str) -> None:
         self.rows.append((what, f"{ours_s:.3f} s", other, ""))
         print(f"{what:<48} {ours_s:>10.3f} s   {other}", flush=True)
 
     def markdown(self) -> str:
-        lines = ["| measurement | cowcloud | peer (same run, same data) | ratio (peer time / ours) |",
-                 "|---|---:|---|---:|"]
-        lines += [f"| {a} | {b} | {c.replace('|', chr(92) + '|')} | {d} |" for a, b, c, d in self.rows]
+        glance = any(len(r) > 4 for r in self.rows)
+        head = ("| measurement | cowcloud | peer (same run, same data) | ratio (peer time / ours) |"
+                + (" Glance 33 (same run, same cluster) | ratio (Glance time / ours) |"
+                   if glance else ""))
+        lines = [head, "|---|---:|---|---:|" + ("---:|---:|" if glance else "")]
+        for row in self.rows:
+            cells = [c.replace("|", chr(92) + "|") for c in row]
+            cells += [""] * ((6 if glance else 4) - len(cells))
+            lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from ..services.authn import TokenInfo
 from ..services.context import RequestContext
 from ..services.errors import AuthenticationFailed
+from ..services.passwords import note_request
 from ..services.runtime import Runtime
 from .request_ids import request_id as current_request_id
 
@@ -33,18 +35,24 @@ def public_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def get_token(request: Request) -> TokenInfo:
-    """The validated token of the request (validated once per request, however often asked)."""
+async def get_token(request: Request) -> TokenInfo:
+    """The validated token of the request (validated once per request, however often asked).
+
+    Async, so that a token in the cache costs no trip to a worker thread; one that is not goes
+    to the database in a thread. Every such request keeps a core from password hashing for a
+    moment (passwords.note_request), so that logins do not make it wait."""
+    note_request()
     cached: TokenInfo | None = getattr(request.state, "token_info", None)
     if cached is not None:
         return cached
     token = request.headers.get(AUTH_HEADER)
     if not token:
         raise AuthenticationFailed()
-    info = get_runtime(request).auth.validate(token)
+    auth = get_runtime(request).auth
+    info = auth.validate_cached(token) or await run_in_threadpool(auth.validate, token)
     request.state.token_info = info
     return info
 
 
-def get_context(request: Request) -> RequestContext:
-    return replace(get_token(request).context(), request_id=current_request_id.get())
+async def get_context(request: Request) -> RequestContext:
+    return replace((await get_token(request)).context(), request_id=current_request_id.get())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from .errors import constraints
 
@@ -49,6 +49,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _note_flush(session: Session, _context: Any) -> None:
+    # after_flush still sees the pre-flush new/dirty/deleted sets
+    written = session.info.setdefault(WRITTEN, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(obj, "__table__", None)
+        written.add(table.name if table is not None else UNKNOWN_TABLE)
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    """Bulk insert/update/delete (session.execute(delete(...))) bypass the flush."""
+    if state.is_select:
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None) if (state.is_insert or state.is_update
+                                            or state.is_delete) else None
+    state.session.info.setdefault(WRITTEN, set()).add(name or UNKNOWN_TABLE)
+
+
+def _forget_writes(session: Session) -> None:
+    session.info.pop(WRITTEN, None)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Brings the schema to `revision` with Alembic, on the engine's own connection."""
     cfg = AlembicConfig()
@@ -66,6 +88,10 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
+UNKNOWN_TABLE = "*"  # a write whose table cannot be told (a textual statement)
+WRITTEN = "cowcloud_written_tables"  # Session.info key
+
+
 class Database:
     """The engine and a session factory; `session()` is one short transaction."""
 
@@ -73,6 +99,24 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_watchers: list[Callable[[frozenset[str]], None]] = []
+        event.listen(self._sessions, "after_flush", _note_flush)
+        event.listen(self._sessions, "do_orm_execute", _note_statement)
+        event.listen(self._sessions, "after_commit", self._committed)
+        event.listen(self._sessions, "after_rollback", _forget_writes)
+
+    def watch_writes(self, callback: Callable[[frozenset[str]], None]) -> None:
+        """callback(tables) after every commit of a session that wrote to `tables` (names, or
+        UNKNOWN_TABLE), once the commit is done: in the committing thread, before `session()`
+        returns. Caches of rows use it to drop what a write made stale, before anyone is told
+        the write happened."""
+        self._write_watchers.append(callback)
+
+    def _committed(self, session: Session) -> None:
+        tables = session.info.pop(WRITTEN, None)
+        if tables:
+            for callback in self._write_watchers:
+                callback(frozenset(tables))
 
     def migrate(self) -> None:
         migrate(self.engine)

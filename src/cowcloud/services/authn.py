@@ -4,7 +4,8 @@ and the validation of the tokens that come back.
 Every refusal to authenticate is the same AuthenticationFailed (401, one message), whatever was
 wrong (a disabled user is checked only after the password, so it tells nothing either); the real
 reason is logged. A token is valid while it decodes, has not expired, is not
-revoked, its user and scope are enabled and the user still holds a role there.
+revoked, its user and scope are enabled and the user still holds a role there. Validated tokens
+are kept in a TokenCache, which any write to an identity table empties (see token_cache).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .context import RequestContext
 from .errors import AuthenticationFailed, Invalid
 from .identity import Identity, expand_implied, plain
 from .passwords import verify_secret
+from .token_cache import TokenCache
 from .tokens import TokenInvalid, TokenPayload, Tokens, new_audit_id
 
 log = logging.getLogger("cowcloud.identity")
@@ -63,6 +65,8 @@ class Authenticator:
     def __init__(self, db: Database, tokens: Tokens) -> None:
         self.db = db
         self.tokens = tokens
+        self.cache = TokenCache()
+        db.watch_writes(self.cache.tables_written)
 
     # --- issue ---------------------------------------------------------------------------------
 
@@ -192,15 +196,39 @@ class Authenticator:
     # --- validate ------------------------------------------------------------------------------
 
     def validate(self, token: str) -> TokenInfo:
+        """The token's TokenInfo, from the cache or from the database; TokenInvalid if it is
+        not valid (any more)."""
         try:
-            payload = self.tokens.decode(token)
+            payload, info = self._cached(token)
+            if info is not None:
+                return info
+            generation = self.cache.generation  # before the rows are read
             with self.db.session() as s:
                 if self.tokens.is_revoked(s, payload):
                     raise TokenInvalid("revoked")
-                return self._load(s, token, payload)
+                info = self._load(s, token, payload)
+            self.cache.put(token, info, generation)
+            return info
         except TokenInvalid as exc:
             log.info("token refused: %s", exc.reason, extra={"reason": exc.reason})
             raise
+
+    def validate_cached(self, token: str) -> TokenInfo | None:
+        """validate() without the database: None when the token is not in the cache (then
+        validate() it, off the event loop). Cheap enough for the event loop: one decrypt."""
+        try:
+            return self._cached(token)[1]
+        except TokenInvalid as exc:
+            log.info("token refused: %s", exc.reason, extra={"reason": exc.reason})
+            raise
+
+    def _cached(self, token: str) -> tuple[TokenPayload, TokenInfo | None]:
+        payload = self.tokens.decode(token)  # signature with today's keys, expiry
+        info = self.cache.get(token)
+        if info is not None and info.app_cred is not None and is_expired(info.app_cred):
+            self.cache.forget(token)
+            raise TokenInvalid("application credential deleted or expired")
+        return payload, info
 
     def _load(self, s: Session, token: str, payload: TokenPayload) -> TokenInfo:
         """The rows a token names, refusing it where any is gone, disabled or role-less."""

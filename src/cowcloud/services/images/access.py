@@ -43,7 +43,11 @@ def load(s: Session, ctx: RequestContext, image_id: str, rule: str | None = None
     image = s.get(Image, check_id(image_id))
     if image is None or image.status == "deleted":
         raise ImageNotFound(image_id)
-    t = target(image, member_ids(s, image.id), **extra)
+    # The members count only where policy.shared_with decides: a shared image, seen by neither
+    # its owner nor an admin. Everyone else skips the query (a fifth of a show's database time).
+    needs_members = image.visibility == "shared" and not (
+        ctx.is_admin or (ctx.project_id is not None and ctx.project_id == image.owner))
+    t = target(image, member_ids(s, image.id) if needs_members else [], **extra)
     if not allowed(ctx, "image:get_image", t):
         raise ImageNotFound(image_id)
     if rule:
