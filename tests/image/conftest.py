@@ -151,6 +151,26 @@ def bob(srv: RunningServer) -> User:
     return _make_user(srv)
 
 
+@dataclass(frozen=True)
+class ImageServer:
+    kind: str  # "ceph" (srv) or "local" (local_srv)
+    srv: RunningServer
+    admin: Api
+
+    @property
+    def settings(self) -> Settings:
+        return self.srv.settings
+
+
+@pytest.fixture(params=["ceph", "local"])
+def each_server(request: pytest.FixtureRequest) -> ImageServer:
+    """The test once on srv and once on local_srv: for behaviour that both kinds of store must
+    show alike and that is cheap to prove twice."""
+    prefix = "" if request.param == "ceph" else "local_"
+    return ImageServer(request.param, request.getfixturevalue(f"{prefix}srv"),
+                       request.getfixturevalue(f"{prefix}admin"))
+
+
 @pytest.fixture(scope="package")
 def local_alice(local_srv: RunningServer) -> User:
     return _make_user(local_srv)

@@ -12,6 +12,7 @@ import pytest
 
 from cowcloud.config import Settings
 
+from .conftest import ImageServer
 from .helpers import (
     Api,
     copied_to_dcn0_and_marked,
@@ -132,7 +133,9 @@ def test_qcow2_with_backing_file_refused(admin: Api, settings: Settings, tmp_pat
         admin.delete(f"/v2/images/{iid}")
 
 
-def test_declared_format_must_match(admin: Api, settings: Settings, tmp_path: Path) -> None:
+def test_declared_format_must_match(each_server: ImageServer, tmp_path: Path) -> None:
+    """On both kinds of store: qcow2 declared for an rbd store takes the conversion path."""
+    admin, settings = each_server.admin, each_server.settings
     qcow2 = make_qcow2(tmp_path, pattern(1 << 20)).read_bytes()
     iid = admin.create(disk_format="raw")["id"]  # qcow2 content declared raw: refused
     resp = admin.upload(iid, qcow2)
