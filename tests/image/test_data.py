@@ -35,7 +35,11 @@ def _assert_clean(api: Api, settings: Settings, iid: str) -> None:
 
 
 @pytest.mark.parametrize("store", ["central", "dcn0", "edge"])
-def test_roundtrip_each_store(admin: Api, settings: Settings, store: str) -> None:
+def test_roundtrip_each_store(request: pytest.FixtureRequest, store: str) -> None:
+    # central and dcn0 are the Ceph server's rbd stores; edge is local there and on local_srv
+    prefix = "local_" if store == "edge" else ""
+    admin: Api = request.getfixturevalue(f"{prefix}admin")
+    settings: Settings = request.getfixturevalue(f"{prefix}settings")
     # Sparse: a hole in the middle stays a hole, and reads back as zeros.
     data = pattern(3 << 20) + bytes(16 << 20) + pattern(1 << 20, seed=2) + b"tail"
     iid = admin.create()["id"]
