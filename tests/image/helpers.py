@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import rados
-import rbd
 
 from cowcloud.config import Settings
 from cowcloud.storage.errors import NotFound
@@ -208,6 +206,9 @@ def glance(server_url: str, user: str, password: str, project: str, *args: str,
 def mark_device(info: Any, pool: str, name: str, mark: bytes) -> None:
     """Writes `mark` at the start of an rbd device behind the server's back, so a test can tell
     which copy of an image a download read."""
+    import rados  # python3-rados/-rbd: only the Ceph tests need them
+    import rbd
+
     with rados.Rados(conffile=str(info.conf), rados_id=info.user,
                      conf={"keyring": str(info.keyring)}) as cluster:
         with cluster.open_ioctx(pool) as ioctx, rbd.Image(ioctx, name) as image:

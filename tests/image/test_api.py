@@ -14,21 +14,21 @@ from cowcloud.config import Settings
 from .helpers import Api, leftovers, pattern, unique
 
 
-def test_version_discovery(srv: RunningServer) -> None:
-    root = httpx.get(f"{srv.url}/image")
+def test_version_discovery(local_srv: RunningServer) -> None:
+    root = httpx.get(f"{local_srv.url}/image")
     assert root.status_code == 300
     versions = root.json()["versions"]
     current = [v for v in versions if v["status"] == "CURRENT"]
     assert len(current) == 1 and current[0]["id"].startswith("v2.")
-    assert current[0]["links"][0]["href"] == f"{srv.url}/image/v2/"
-    assert httpx.get(f"{srv.url}/image/versions").status_code == 200
-    assert httpx.get(f"{srv.url}/image/v2/").status_code == 300  # the advertised href
+    assert current[0]["links"][0]["href"] == f"{local_srv.url}/image/v2/"
+    assert httpx.get(f"{local_srv.url}/image/versions").status_code == 200
+    assert httpx.get(f"{local_srv.url}/image/v2/").status_code == 300  # the advertised href
 
 
-def test_trailing_slash_is_an_empty_id_not_a_redirect(admin: Api) -> None:
+def test_trailing_slash_is_an_empty_id_not_a_redirect(local_admin: Api) -> None:
     """tempest's test_get/delete_image_null_id: Glance answers 404, not a 307 to the list."""
     for method in ("GET", "DELETE"):
-        resp = admin.request(method, "/v2/images/")
+        resp = local_admin.request(method, "/v2/images/")
         assert resp.status_code == 404, (method, resp.status_code, resp.headers)
 
 
@@ -52,11 +52,11 @@ def test_discovery_and_schemas(admin: Api, alice) -> None:
     assert httpx.get(f"{admin.url}/image/v2/images").status_code == 401
 
 
-def test_create_show_and_headers(admin: Api) -> None:
+def test_create_show_and_headers(local_admin: Api) -> None:
     image_id = str(uuid.uuid4())
-    resp = admin.post("/v2/images", json={"id": image_id, "name": "x", "disk_format": "qcow2",
-                                          "container_format": "bare", "tags": ["a", "b"],
-                                          "os_distro": "debian", "min_ram": 512})
+    resp = local_admin.post("/v2/images", json={"id": image_id, "name": "x", "disk_format": "qcow2",
+                                                "container_format": "bare", "tags": ["a", "b"],
+                                                "os_distro": "debian", "min_ram": 512})
     assert resp.status_code == 201, resp.text
     assert resp.headers["location"].endswith(f"/image/v2/images/{image_id}")
     assert resp.headers["openstack-image-import-methods"] == \
@@ -68,12 +68,12 @@ def test_create_show_and_headers(admin: Api) -> None:
     assert image["self"] == f"/v2/images/{image_id}"
     assert image["file"] == f"/v2/images/{image_id}/file"
     assert image["schema"] == "/v2/schemas/image"
-    assert image["owner"] == admin.project_id and image["min_ram"] == 512
+    assert image["owner"] == local_admin.project_id and image["min_ram"] == 512
     assert image["size"] is None and image["checksum"] is None
-    assert admin.post("/v2/images", json={"id": image_id}).status_code == 409
-    admin.delete(f"/v2/images/{image_id}")
+    assert local_admin.post("/v2/images", json={"id": image_id}).status_code == 409
+    local_admin.delete(f"/v2/images/{image_id}")
     # a deleted image's id is never reused (its device may still carry that name)
-    assert admin.post("/v2/images", json={"id": image_id}).status_code == 409
+    assert local_admin.post("/v2/images", json={"id": image_id}).status_code == 409
 
 
 @pytest.mark.parametrize("body, status", [
@@ -84,37 +84,37 @@ def test_create_show_and_headers(admin: Api) -> None:
     ({"min_ram": -1}, 400), ({"name": 3}, 400), ({"os_distro": 5}, 400),
     ({"id": "not-a-uuid"}, 400), ({"protected": "yes"}, 400),
 ])
-def test_create_refusals(admin: Api, body: dict, status: int) -> None:
-    resp = admin.post("/v2/images", json=body)
+def test_create_refusals(local_admin: Api, body: dict, status: int) -> None:
+    resp = local_admin.post("/v2/images", json=body)
     assert resp.status_code == status, resp.text
     assert resp.json()["code"].startswith(str(status))  # Glance's error shape
 
 
-def test_bad_bodies(admin: Api) -> None:
+def test_bad_bodies(local_admin: Api) -> None:
     big = {"name": "x", "junk": "a" * (1 << 20)}
-    assert admin.post("/v2/images", json=big).status_code == 413
-    assert admin.post("/v2/images", content=b"{not json").status_code == 400
-    assert admin.post("/v2/images", content=b"[1, 2]").status_code == 400
-    image = admin.create()
+    assert local_admin.post("/v2/images", json=big).status_code == 413
+    assert local_admin.post("/v2/images", content=b"{not json").status_code == 400
+    assert local_admin.post("/v2/images", content=b"[1, 2]").status_code == 400
+    image = local_admin.create()
     huge = [{"op": "add", "path": f"/p{i}", "value": "v" * 100} for i in range(10000)]
-    assert admin.patch(f"/v2/images/{image['id']}", huge).status_code == 413
-    admin.delete(f"/v2/images/{image['id']}")
+    assert local_admin.patch(f"/v2/images/{image['id']}", huge).status_code == 413
+    local_admin.delete(f"/v2/images/{image['id']}")
 
 
 @pytest.mark.parametrize("path", [
     "/v2/images/not-a-uuid", "/v2/images/not-a-uuid/file", "/v2/images/../../etc",
     f"/v2/images/{uuid.uuid4()}", f"/v2/images/{uuid.uuid4()}/members",
     f"/v2/images/{uuid.uuid4()}/tasks"])
-def test_unknown_and_malformed_ids_are_404(admin: Api, path: str) -> None:
-    assert admin.get(path).status_code == 404
+def test_unknown_and_malformed_ids_are_404(local_admin: Api, path: str) -> None:
+    assert local_admin.get(path).status_code == 404
     if path.count("/") == 3:
-        assert admin.delete(path).status_code == 404
-        assert admin.patch(path, []).status_code == 404
-        assert admin.upload(path.rsplit("/", 1)[1], b"x").status_code == 404
+        assert local_admin.delete(path).status_code == 404
+        assert local_admin.patch(path, []).status_code == 404
+        assert local_admin.upload(path.rsplit("/", 1)[1], b"x").status_code == 404
 
 
-def test_patch(admin: Api) -> None:
-    image = admin.create(name="before", os_distro="debian")
+def test_patch(local_admin: Api) -> None:
+    image = local_admin.create(name="before", os_distro="debian")
     iid = image["id"]
     ops = [{"op": "replace", "path": "/name", "value": "after"},
            {"op": "add", "path": "/os_version", "value": "12"},
@@ -122,22 +122,23 @@ def test_patch(admin: Api) -> None:
            {"op": "add", "path": "/protected", "value": True},
            {"op": "replace", "path": "/tags", "value": ["x", "y"]},
            {"op": "replace", "path": "/min_disk", "value": 4}]
-    resp = admin.patch(f"/v2/images/{iid}", ops)
+    resp = local_admin.patch(f"/v2/images/{iid}", ops)
     assert resp.status_code == 200, resp.text
     got = resp.json()
     assert (got["name"], got["os_version"], got["os_distro"], got["protected"], got["tags"],
             got["min_disk"]) == ("after", "12", "ubuntu", True, ["x", "y"], 4)
-    resp = admin.patch(f"/v2/images/{iid}", [{"op": "remove", "path": "/os_version"}])
+    resp = local_admin.patch(f"/v2/images/{iid}", [{"op": "remove", "path": "/os_version"}])
     assert "os_version" not in resp.json()
     # the deprecated v2.0 form still works
-    resp = admin.request("PATCH", f"/v2/images/{iid}", content=b'[{"replace": "/name", '
-                         b'"value": "v20"}]', headers={
+    resp = local_admin.request("PATCH", f"/v2/images/{iid}", content=b'[{"replace": "/name", '
+                               b'"value": "v20"}]', headers={
                              "Content-Type": "application/openstack-images-v2.0-json-patch"})
     assert resp.json()["name"] == "v20"
     # protected: delete refused
-    assert admin.delete(f"/v2/images/{iid}").status_code == 403
-    admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/protected", "value": False}])
-    assert admin.delete(f"/v2/images/{iid}").status_code == 204
+    assert local_admin.delete(f"/v2/images/{iid}").status_code == 403
+    local_admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/protected",
+                                             "value": False}])
+    assert local_admin.delete(f"/v2/images/{iid}").status_code == 204
 
 
 @pytest.mark.parametrize("ops, status", [
@@ -163,66 +164,66 @@ def test_patch(admin: Api) -> None:
     ([{"op": "add", "path": "/visibility", "value": "everyone"}], 400),
     ({"op": "add"}, 400),
 ])
-def test_patch_refusals(admin: Api, ops: object, status: int) -> None:
-    image = admin.create()
-    resp = admin.patch(f"/v2/images/{image['id']}", ops)
+def test_patch_refusals(local_admin: Api, ops: object, status: int) -> None:
+    image = local_admin.create()
+    resp = local_admin.patch(f"/v2/images/{image['id']}", ops)
     assert resp.status_code == status, resp.text
     if status != 200:
-        assert admin.image(image["id"])["status"] == "queued"
-    admin.delete(f"/v2/images/{image['id']}")
+        assert local_admin.image(image["id"])["status"] == "queued"
+    local_admin.delete(f"/v2/images/{image['id']}")
 
 
-def test_patch_needs_patch_media_type(admin: Api) -> None:
-    image = admin.create()
-    resp = admin.request("PATCH", f"/v2/images/{image['id']}", json=[])
+def test_patch_needs_patch_media_type(local_admin: Api) -> None:
+    image = local_admin.create()
+    resp = local_admin.request("PATCH", f"/v2/images/{image['id']}", json=[])
     assert resp.status_code == 415
     assert "openstack-images-v2.1-json-patch" in resp.headers["accept-patch"]
-    admin.delete(f"/v2/images/{image['id']}")
+    local_admin.delete(f"/v2/images/{image['id']}")
 
 
-def test_formats_change_only_while_queued(admin: Api, settings: Settings) -> None:
-    image = admin.create()
+def test_formats_change_only_while_queued(local_admin: Api, local_settings: Settings) -> None:
+    image = local_admin.create()
     iid = image["id"]
-    assert admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/disk_format",
+    assert local_admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/disk_format",
                                                "value": "qcow2"}]).status_code == 200
-    admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/disk_format",
-                                       "value": "raw"}])
-    assert admin.upload(iid, pattern(4096)).status_code == 204
-    resp = admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/disk_format",
-                                              "value": "qcow2"}])
+    local_admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/disk_format",
+                                             "value": "raw"}])
+    assert local_admin.upload(iid, pattern(4096)).status_code == 204
+    resp = local_admin.patch(f"/v2/images/{iid}", [{"op": "replace", "path": "/disk_format",
+                                                    "value": "qcow2"}])
     assert resp.status_code == 403
-    admin.delete(f"/v2/images/{iid}")
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_tags(admin: Api) -> None:
-    iid = admin.create()["id"]
-    assert admin.put(f"/v2/images/{iid}/tags/blue").status_code == 204
-    assert admin.put(f"/v2/images/{iid}/tags/blue").status_code == 204
-    assert admin.put(f"/v2/images/{iid}/tags/green").status_code == 204
-    assert admin.image(iid)["tags"] == ["blue", "green"]
-    assert admin.delete(f"/v2/images/{iid}/tags/blue").status_code == 204
-    assert admin.delete(f"/v2/images/{iid}/tags/blue").status_code == 404
-    assert admin.image(iid)["tags"] == ["green"]
-    admin.delete(f"/v2/images/{iid}")
+def test_tags(local_admin: Api) -> None:
+    iid = local_admin.create()["id"]
+    assert local_admin.put(f"/v2/images/{iid}/tags/blue").status_code == 204
+    assert local_admin.put(f"/v2/images/{iid}/tags/blue").status_code == 204
+    assert local_admin.put(f"/v2/images/{iid}/tags/green").status_code == 204
+    assert local_admin.image(iid)["tags"] == ["blue", "green"]
+    assert local_admin.delete(f"/v2/images/{iid}/tags/blue").status_code == 204
+    assert local_admin.delete(f"/v2/images/{iid}/tags/blue").status_code == 404
+    assert local_admin.image(iid)["tags"] == ["green"]
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_deactivate_reactivate(admin: Api, alice, settings: Settings) -> None:
-    iid = admin.create(visibility="public")["id"]
-    assert admin.post(f"/v2/images/{iid}/actions/deactivate").status_code == 403  # queued
-    admin.upload(iid, pattern(8192))
-    assert admin.post(f"/v2/images/{iid}/actions/deactivate").status_code == 204
-    assert admin.image(iid)["status"] == "deactivated"
-    assert alice.api.get(f"/v2/images/{iid}/file").status_code == 403
-    assert admin.get(f"/v2/images/{iid}/file").status_code == 200  # admin still may
-    assert alice.api.post(f"/v2/images/{iid}/actions/reactivate").status_code == 403
-    assert admin.post(f"/v2/images/{iid}/actions/reactivate").status_code == 204
-    assert alice.api.get(f"/v2/images/{iid}/file").content == pattern(8192)
-    admin.delete(f"/v2/images/{iid}")
-    assert leftovers(settings, iid) == {}
+def test_deactivate_reactivate(local_admin: Api, local_alice, local_settings: Settings) -> None:
+    iid = local_admin.create(visibility="public")["id"]
+    assert local_admin.post(f"/v2/images/{iid}/actions/deactivate").status_code == 403  # queued
+    local_admin.upload(iid, pattern(8192))
+    assert local_admin.post(f"/v2/images/{iid}/actions/deactivate").status_code == 204
+    assert local_admin.image(iid)["status"] == "deactivated"
+    assert local_alice.api.get(f"/v2/images/{iid}/file").status_code == 403
+    assert local_admin.get(f"/v2/images/{iid}/file").status_code == 200  # admin still may
+    assert local_alice.api.post(f"/v2/images/{iid}/actions/reactivate").status_code == 403
+    assert local_admin.post(f"/v2/images/{iid}/actions/reactivate").status_code == 204
+    assert local_alice.api.get(f"/v2/images/{iid}/file").content == pattern(8192)
+    local_admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {}
 
 
-def test_list_filters_sorting_and_pages(alice) -> None:
-    api: Api = alice.api
+def test_list_filters_sorting_and_pages(local_alice) -> None:
+    api: Api = local_alice.api
     tag = unique("t")
     made = []
     for i, (fmt, size) in enumerate([("raw", 1000), ("qcow2", None), ("raw", 3000),

@@ -59,12 +59,13 @@ def test_upload_copy_download(srv: RunningServer, admin: Api, settings: Settings
     assert leftovers(settings, iid) == {}
 
 
-def test_upload_refused_cleans_up(srv: RunningServer, admin: Api, tmp_path: Path) -> None:
-    clouds = srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+def test_upload_refused_cleans_up(local_srv: RunningServer, local_admin: Api,
+                                  tmp_path: Path) -> None:
+    clouds = local_srv.write_clouds_yaml(tmp_path / "clouds.yaml")
     disk = tmp_path / "d.raw"
     disk.write_bytes(pattern(1 << 20))
     name = unique("cli-bad")
     res = cowcloud(clouds, "upload", str(disk), "--name", name, "--store", "nowhere",
                    check=False)
     assert res.returncode == 1 and "nowhere" in res.stderr
-    assert admin.get(f"/v2/images?name={name}").json()["images"] == []
+    assert local_admin.get(f"/v2/images?name={name}").json()["images"] == []

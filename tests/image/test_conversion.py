@@ -59,18 +59,18 @@ def test_qcow2_upload_to_rbd_is_converted(admin: Api, settings: Settings, tmp_pa
     assert leftovers(settings, iid) == {}
 
 
-def test_qcow2_stays_qcow2_in_a_local_store(admin: Api, settings: Settings,
+def test_qcow2_stays_qcow2_in_a_local_store(local_admin: Api, local_settings: Settings,
                                             tmp_path: Path) -> None:
     qcow2 = make_qcow2(tmp_path, pattern(1 << 20)).read_bytes()
-    iid = admin.create(disk_format="qcow2")["id"]
-    assert admin.upload(iid, qcow2, store="edge").status_code == 204
-    image = admin.image(iid)
+    iid = local_admin.create(disk_format="qcow2")["id"]
+    assert local_admin.upload(iid, qcow2, store="edge").status_code == 204
+    image = local_admin.image(iid)
     assert image["disk_format"] == "qcow2" and image["size"] == len(qcow2)
     assert image["virtual_size"] == 1 << 20
     assert image["checksum"] == md5(qcow2) and image["os_hash_value"] == sha512(qcow2)
-    assert admin.get(f"/v2/images/{iid}/file").content == qcow2
-    admin.delete(f"/v2/images/{iid}")
-    assert leftovers(settings, iid) == {}
+    assert local_admin.get(f"/v2/images/{iid}/file").content == qcow2
+    local_admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {}
 
 
 def test_glance_direct_qcow2_to_rbd_and_local(admin: Api, settings: Settings,

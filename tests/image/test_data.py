@@ -12,6 +12,7 @@ import pytest
 
 from cowcloud.config import Settings
 
+from .conftest import ImageServer
 from .helpers import (
     Api,
     copied_to_dcn0_and_marked,
@@ -34,7 +35,11 @@ def _assert_clean(api: Api, settings: Settings, iid: str) -> None:
 
 
 @pytest.mark.parametrize("store", ["central", "dcn0", "edge"])
-def test_roundtrip_each_store(admin: Api, settings: Settings, store: str) -> None:
+def test_roundtrip_each_store(request: pytest.FixtureRequest, store: str) -> None:
+    # central and dcn0 are the Ceph server's rbd stores; edge is local there and on local_srv
+    prefix = "local_" if store == "edge" else ""
+    admin: Api = request.getfixturevalue(f"{prefix}admin")
+    settings: Settings = request.getfixturevalue(f"{prefix}settings")
     # Sparse: a hole in the middle stays a hole, and reads back as zeros.
     data = pattern(3 << 20) + bytes(16 << 20) + pattern(1 << 20, seed=2) + b"tail"
     iid = admin.create()["id"]
@@ -58,68 +63,68 @@ def test_roundtrip_each_store(admin: Api, settings: Settings, store: str) -> Non
     assert leftovers(settings, iid) == {}
 
 
-def test_chunked_upload_of_unknown_size(admin: Api) -> None:
+def test_chunked_upload_of_unknown_size(local_admin: Api) -> None:
     data = pattern((9 << 20) + 123, seed=9)
 
     def body():
         for i in range(0, len(data), 1 << 20):  # glanceclient sends 1 MiB chunks
             yield data[i:i + (1 << 20)]
-    iid = admin.create()["id"]
-    assert admin.upload(iid, body()).status_code == 204  # chunked: no Content-Length
-    assert admin.image(iid)["size"] == len(data)
-    assert admin.get(f"/v2/images/{iid}/file").content == data
-    admin.delete(f"/v2/images/{iid}")
+    iid = local_admin.create()["id"]
+    assert local_admin.upload(iid, body()).status_code == 204  # chunked: no Content-Length
+    assert local_admin.image(iid)["size"] == len(data)
+    assert local_admin.get(f"/v2/images/{iid}/file").content == data
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_no_data_yet_is_204(admin: Api) -> None:
-    iid = admin.create()["id"]
-    assert admin.get(f"/v2/images/{iid}/file").status_code == 204
-    admin.delete(f"/v2/images/{iid}")
+def test_no_data_yet_is_204(local_admin: Api) -> None:
+    iid = local_admin.create()["id"]
+    assert local_admin.get(f"/v2/images/{iid}/file").status_code == 204
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_size_mismatch(admin: Api, settings: Settings) -> None:
-    iid = admin.create()["id"]
-    resp = admin.upload(iid, pattern(1 << 20), **{"x-openstack-image-size": str(2 << 20)})
+def test_size_mismatch(local_admin: Api, local_settings: Settings) -> None:
+    iid = local_admin.create()["id"]
+    resp = local_admin.upload(iid, pattern(1 << 20), **{"x-openstack-image-size": str(2 << 20)})
     assert resp.status_code == 400, resp.text
-    _assert_clean(admin, settings, iid)
+    _assert_clean(local_admin, local_settings, iid)
 
     def body():
         yield pattern(3 << 20)
-    resp = admin.upload(iid, body(), **{"x-openstack-image-size": str(1 << 20)})
+    resp = local_admin.upload(iid, body(), **{"x-openstack-image-size": str(1 << 20)})
     assert resp.status_code == 400, resp.text
-    _assert_clean(admin, settings, iid)
-    assert admin.upload(iid, pattern(100)).status_code == 204  # still usable
-    admin.delete(f"/v2/images/{iid}")
+    _assert_clean(local_admin, local_settings, iid)
+    assert local_admin.upload(iid, pattern(100)).status_code == 204  # still usable
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_truncated_upload(admin: Api, settings: Settings) -> None:
+def test_truncated_upload(local_admin: Api, local_settings: Settings) -> None:
     """The client announces 8 MiB, sends 3 and goes away: nothing may stay."""
-    iid = admin.create()["id"]
-    host = urlsplit(admin.url)
+    iid = local_admin.create()["id"]
+    host = urlsplit(local_admin.url)
     with socket.create_connection((host.hostname, host.port)) as sock:
         head = (f"PUT /image/v2/images/{iid}/file HTTP/1.1\r\nHost: x\r\n"
-                f"X-Auth-Token: {admin.token}\r\nContent-Type: application/octet-stream\r\n"
+                f"X-Auth-Token: {local_admin.token}\r\nContent-Type: application/octet-stream\r\n"
                 f"Content-Length: {8 << 20}\r\n\r\n").encode()
         sock.sendall(head + pattern(3 << 20))
         deadline = time.monotonic() + 20
-        while admin.image(iid)["status"] != "saving" and time.monotonic() < deadline:
+        while local_admin.image(iid)["status"] != "saving" and time.monotonic() < deadline:
             time.sleep(0.05)
         sock.shutdown(socket.SHUT_WR)
     deadline = time.monotonic() + 20
-    while admin.image(iid)["status"] != "queued" and time.monotonic() < deadline:
+    while local_admin.image(iid)["status"] != "queued" and time.monotonic() < deadline:
         time.sleep(0.05)
-    _assert_clean(admin, settings, iid)
-    admin.delete(f"/v2/images/{iid}")
+    _assert_clean(local_admin, local_settings, iid)
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_unknown_store(admin: Api, settings: Settings) -> None:
-    iid = admin.create()["id"]
-    resp = admin.upload(iid, pattern(1000), store="nowhere")
+def test_unknown_store(local_admin: Api, local_settings: Settings) -> None:
+    iid = local_admin.create()["id"]
+    resp = local_admin.upload(iid, pattern(1000), store="nowhere")
     assert resp.status_code == 400 and "nowhere" in resp.json()["message"]
-    _assert_clean(admin, settings, iid)
-    resp = admin.upload(iid, pattern(1000), store="os_glance_staging_store")
+    _assert_clean(local_admin, local_settings, iid)
+    resp = local_admin.upload(iid, pattern(1000), store="os_glance_staging_store")
     assert resp.status_code == 400
-    admin.delete(f"/v2/images/{iid}")
+    local_admin.delete(f"/v2/images/{iid}")
 
 
 def test_qcow2_with_backing_file_refused(admin: Api, settings: Settings, tmp_path: Path) -> None:
@@ -132,7 +137,9 @@ def test_qcow2_with_backing_file_refused(admin: Api, settings: Settings, tmp_pat
         admin.delete(f"/v2/images/{iid}")
 
 
-def test_declared_format_must_match(admin: Api, settings: Settings, tmp_path: Path) -> None:
+def test_declared_format_must_match(each_server: ImageServer, tmp_path: Path) -> None:
+    """On both kinds of store: qcow2 declared for an rbd store takes the conversion path."""
+    admin, settings = each_server.admin, each_server.settings
     qcow2 = make_qcow2(tmp_path, pattern(1 << 20)).read_bytes()
     iid = admin.create(disk_format="raw")["id"]  # qcow2 content declared raw: refused
     resp = admin.upload(iid, qcow2)
@@ -145,29 +152,29 @@ def test_declared_format_must_match(admin: Api, settings: Settings, tmp_path: Pa
     admin.delete(f"/v2/images/{iid}")
 
 
-def test_wrong_content_type(admin: Api) -> None:
-    iid = admin.create()["id"]
-    resp = admin.put(f"/v2/images/{iid}/file", content=b"x",
-                     headers={"Content-Type": "application/json"})
+def test_wrong_content_type(local_admin: Api) -> None:
+    iid = local_admin.create()["id"]
+    resp = local_admin.put(f"/v2/images/{iid}/file", content=b"x",
+                           headers={"Content-Type": "application/json"})
     assert resp.status_code == 415
-    admin.delete(f"/v2/images/{iid}")
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_delete_during_upload(admin: Api, settings: Settings) -> None:
+def test_delete_during_upload(local_admin: Api, local_settings: Settings) -> None:
     """Deleting an image while its data streams in: the upload fails, nothing stays."""
-    iid = admin.create()["id"]
+    iid = local_admin.create()["id"]
     deleted = []
 
     def body():
         yield pattern(2 << 20)
-        while admin.image(iid)["status"] != "saving":
+        while local_admin.image(iid)["status"] != "saving":
             time.sleep(0.02)
-        deleted.append(admin.delete(f"/v2/images/{iid}").status_code)
+        deleted.append(local_admin.delete(f"/v2/images/{iid}").status_code)
         yield pattern(2 << 20, seed=3)
-    resp = admin.upload(iid, body())
+    resp = local_admin.upload(iid, body())
     assert deleted == [204]
     assert resp.status_code == 404, resp.text
-    assert leftovers(settings, iid) == {}
+    assert leftovers(local_settings, iid) == {}
 
 
 def test_download_prefers_the_stores_named(admin: Api, srv, ceph_clusters, tmp_path: Path

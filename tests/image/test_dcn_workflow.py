@@ -80,42 +80,43 @@ def test_dcn_guide(srv: RunningServer, admin: Api, settings: Settings, ceph_clus
     assert leftovers(settings, image_id) == {}
 
 
-def test_copy_image_errors_and_store_delete_codes(admin: Api, settings: Settings) -> None:
-    image = admin.create()
-    assert admin.upload(image["id"], pattern(1 << 20), store="dcn0").status_code == 204
+def test_copy_image_errors_and_store_delete_codes(local_admin: Api,
+                                                  local_settings: Settings) -> None:
+    image = local_admin.create()
+    assert local_admin.upload(image["id"], pattern(1 << 20), store="dcn0").status_code == 204
     iid = image["id"]
     # copy to a store it is already in: 400; unknown store: 409
-    r = admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+    r = local_admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
                                                       "stores": ["dcn0"]})
     assert r.status_code == 400, r.text
-    r = admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+    r = local_admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
                                                       "stores": ["nowhere"]})
     assert r.status_code == 409, r.text
-    r = admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+    r = local_admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
                                                       "stores": ["edge"], "all_stores": True})
     assert r.status_code == 400, r.text
     # MS-05: only location 403, not there 404, unknown store 409
-    assert admin.delete(f"/v2/stores/dcn0/{iid}").status_code == 403
-    assert admin.delete(f"/v2/stores/central/{iid}").status_code == 404
-    assert admin.delete(f"/v2/stores/nowhere/{iid}").status_code == 409
+    assert local_admin.delete(f"/v2/stores/dcn0/{iid}").status_code == 403
+    assert local_admin.delete(f"/v2/stores/central/{iid}").status_code == 404
+    assert local_admin.delete(f"/v2/stores/nowhere/{iid}").status_code == 409
     # all_stores: the store it is in is dropped, the rest copied (same-cluster one by clone)
-    r = admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+    r = local_admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
                                                       "all_stores": True})
     assert r.status_code == 202, r.text
-    admin.wait_tasks(iid)
-    image = admin.image(iid)
+    local_admin.wait_tasks(iid)
+    image = local_admin.image(iid)
     assert sorted(image["stores"].split(",")) == ["central", "central-b", "dcn0", "edge"]
     assert image["stores"].split(",")[0] == "dcn0"  # direct_url follows the first location
     assert image["direct_url"].endswith(f"/images/{iid}/snap")
     # nothing left to copy: accepted, no task
-    r = admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
+    r = local_admin.post(f"/v2/images/{iid}/import", json={"method": {"name": "copy-image"},
                                                       "all_stores": True})
     assert r.status_code == 202
-    assert len(admin.get(f"/v2/images/{iid}/tasks").json()["tasks"]) == 1
+    assert len(local_admin.get(f"/v2/images/{iid}/tasks").json()["tasks"]) == 1
     for store in ("central", "central-b", "edge"):
-        got = admin.get(f"/v2/images/{iid}/file")
+        got = local_admin.get(f"/v2/images/{iid}/file")
         assert got.content == pattern(1 << 20)
-        assert admin.delete(f"/v2/stores/{store}/{iid}").status_code == 204
-    assert admin.image(iid)["stores"] == "dcn0"
-    admin.delete(f"/v2/images/{iid}")
-    assert leftovers(settings, iid) == {}
+        assert local_admin.delete(f"/v2/stores/{store}/{iid}").status_code == 204
+    assert local_admin.image(iid)["stores"] == "dcn0"
+    local_admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {}

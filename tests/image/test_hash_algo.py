@@ -13,7 +13,7 @@ from server import RunningServer, openstack, openstack_json, run_server
 
 from cowcloud.config import ConfigError, load
 
-from .conftest import image_settings
+from .conftest import image_settings, local_image_settings
 from .helpers import Api, leftovers, make_qcow2, md5, pattern, token_for, unique
 
 
@@ -26,19 +26,26 @@ def sha256_srv(ceph_clusters: list[Any], tmp_path_factory: pytest.TempPathFactor
         yield running
 
 
+@pytest.fixture(scope="module")
+def local_sha256_srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data = tmp_path_factory.mktemp("local-sha256-server")
+    with run_server(data, local_image_settings(data, hashing_algorithm="sha256")) as running:
+        yield running
+
+
 def _admin(srv: RunningServer) -> Api:
     return Api(srv.url, token_for(srv.url, "admin", srv.admin_password, "admin"))
 
 
-def test_upload_is_hashed_with_the_configured_algorithm(sha256_srv: RunningServer,
+def test_upload_is_hashed_with_the_configured_algorithm(local_sha256_srv: RunningServer,
                                                          tmp_path: Path) -> None:
     data = pattern(5 << 20, seed=21) + bytes(8 << 20) + b"end"
-    clouds = sha256_srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+    clouds = local_sha256_srv.write_clouds_yaml(tmp_path / "clouds.yaml")
     (tmp_path / "disk.raw").write_bytes(data)
     created = openstack_json(clouds, "image", "create", "--disk-format", "raw",
                              "--container-format", "bare", "--file", str(tmp_path / "disk.raw"),
                              unique("sha256"))
-    image = _admin(sha256_srv).image(created["id"])
+    image = _admin(local_sha256_srv).image(created["id"])
     assert image["os_hash_algo"] == "sha256"
     assert image["os_hash_value"] == hashlib.sha256(data).hexdigest()
     assert image["checksum"] == md5(data)
@@ -46,7 +53,7 @@ def test_upload_is_hashed_with_the_configured_algorithm(sha256_srv: RunningServe
     openstack(clouds, "image", "save", "--file", str(tmp_path / "saved"), created["id"])
     assert (tmp_path / "saved").read_bytes() == data
     openstack(clouds, "image", "delete", created["id"])
-    assert leftovers(sha256_srv.settings, created["id"]) == {}
+    assert leftovers(local_sha256_srv.settings, created["id"]) == {}
 
 
 def test_converted_image_keeps_one_algorithm(sha256_srv: RunningServer, tmp_path: Path) -> None:

@@ -18,77 +18,78 @@ def _import(api: Api, iid: str, method: str, **body: object) -> int:
     return api.post(f"/v2/images/{iid}/import", json=payload).status_code
 
 
-def test_glance_direct(admin: Api, settings: Settings) -> None:
+def test_glance_direct(local_admin: Api, local_settings: Settings) -> None:
     data = pattern(6 << 20, seed=11)
-    iid = admin.create()["id"]
-    assert _import(admin, iid, "glance-direct") == 409  # not staged yet
-    resp = admin.put(f"/v2/images/{iid}/stage", content=data,
-                     headers={"Content-Type": "application/octet-stream"})
+    iid = local_admin.create()["id"]
+    assert _import(local_admin, iid, "glance-direct") == 409  # not staged yet
+    resp = local_admin.put(f"/v2/images/{iid}/stage", content=data,
+                           headers={"Content-Type": "application/octet-stream"})
     assert resp.status_code == 204, resp.text
-    assert admin.image(iid)["status"] == "uploading"
-    assert leftovers(settings, iid) == {"central": [f"{iid}.stage"]}  # staged in Ceph
-    assert admin.put(f"/v2/images/{iid}/stage", content=data, headers={
+    assert local_admin.image(iid)["status"] == "uploading"
+    assert leftovers(local_settings, iid) == {"central": [f"{iid}.stage"]}  # the default store
+    assert local_admin.put(f"/v2/images/{iid}/stage", content=data, headers={
         "Content-Type": "application/octet-stream"}).status_code == 409
     req = {"method": {"name": "glance-direct"}, "stores": ["dcn0", "edge"]}
-    resp = admin.post(f"/v2/images/{iid}/import", json=req)
+    resp = local_admin.post(f"/v2/images/{iid}/import", json=req)
     assert resp.status_code == 202
-    tasks = admin.wait_tasks(iid)
+    tasks = local_admin.wait_tasks(iid)
     assert tasks[0]["status"] == "success", tasks
     assert tasks[0]["type"] == "api_image_import"
     # the task names the request that made it, and keeps that request as sent (tempest checks)
     assert tasks[0]["request_id"] == resp.headers["x-openstack-request-id"]
     assert tasks[0]["input"]["import_req"] == req
-    image = admin.image(iid)
+    image = local_admin.image(iid)
     assert image["status"] == "active" and sorted(image["stores"].split(",")) == ["dcn0", "edge"]
     assert image["checksum"] == md5(data) and image["os_hash_value"] == sha512(data)
     assert image["size"] == len(data)
     assert image["os_glance_importing_to_stores"] == "" and "os_glance_import_task" not in image
-    assert admin.get(f"/v2/images/{iid}/file").content == data
-    assert leftovers(settings, iid) == {"dcn0": [iid], "edge": [iid]}  # stage gone
-    admin.delete(f"/v2/images/{iid}")
-    assert leftovers(settings, iid) == {}
+    assert local_admin.get(f"/v2/images/{iid}/file").content == data
+    assert leftovers(local_settings, iid) == {"dcn0": [iid], "edge": [iid]}  # stage gone
+    local_admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {}
 
 
-def test_stage_refuses_unsafe_data(admin: Api, settings: Settings, tmp_path: Path) -> None:
-    iid = admin.create(disk_format="qcow2")["id"]
-    resp = admin.put(f"/v2/images/{iid}/stage",
-                     content=make_qcow2_with_backing(tmp_path).read_bytes(),
-                     headers={"Content-Type": "application/octet-stream"})
+def test_stage_refuses_unsafe_data(local_admin: Api, local_settings: Settings,
+                                   tmp_path: Path) -> None:
+    iid = local_admin.create(disk_format="qcow2")["id"]
+    resp = local_admin.put(f"/v2/images/{iid}/stage",
+                           content=make_qcow2_with_backing(tmp_path).read_bytes(),
+                           headers={"Content-Type": "application/octet-stream"})
     assert resp.status_code == 400
-    assert admin.image(iid)["status"] == "queued"
-    assert leftovers(settings, iid) == {}
-    admin.delete(f"/v2/images/{iid}")
+    assert local_admin.image(iid)["status"] == "queued"
+    assert leftovers(local_settings, iid) == {}
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_web_download(admin: Api, settings: Settings, web: tuple[str, Path]) -> None:
+def test_web_download(local_admin: Api, local_settings: Settings, web: tuple[str, Path]) -> None:
     base, root = web
     data = pattern(5 << 20, seed=12)
     (root / "disk.raw").write_bytes(data)
-    iid = admin.create()["id"]
-    assert _import(admin, iid, "web-download", method_extra={"uri": f"{base}/disk.raw"},
+    iid = local_admin.create()["id"]
+    assert _import(local_admin, iid, "web-download", method_extra={"uri": f"{base}/disk.raw"},
                    all_stores_must_succeed=False, stores=["central", "dcn0"]) == 202
-    tasks = admin.wait_tasks(iid)
+    tasks = local_admin.wait_tasks(iid)
     assert tasks[0]["status"] == "success", tasks
-    image = admin.image(iid)
+    image = local_admin.image(iid)
     assert sorted(image["stores"].split(",")) == ["central", "dcn0"]
     assert image["os_hash_value"] == sha512(data)
-    assert leftovers(settings, iid) == {"central": [iid], "dcn0": [iid]}
-    admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {"central": [iid], "dcn0": [iid]}
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_web_download_failure_leaves_nothing(admin: Api, settings: Settings,
+def test_web_download_failure_leaves_nothing(local_admin: Api, local_settings: Settings,
                                              web: tuple[str, Path]) -> None:
     base, _ = web
-    iid = admin.create()["id"]
-    assert _import(admin, iid, "web-download", method_extra={"uri": f"{base}/missing"}) == 202
-    tasks = admin.wait_tasks(iid)
+    iid = local_admin.create()["id"]
+    assert _import(local_admin, iid, "web-download", method_extra={"uri": f"{base}/missing"}) == 202
+    tasks = local_admin.wait_tasks(iid)
     assert tasks[0]["status"] == "failure" and "404" in tasks[0]["message"]
-    image = admin.image(iid)
+    image = local_admin.image(iid)
     assert image["status"] == "queued"
     assert image["os_glance_failed_import"] == "central"
     assert image["os_glance_importing_to_stores"] == ""
-    assert leftovers(settings, iid) == {}
-    admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {}
+    local_admin.delete(f"/v2/images/{iid}")
 
 
 @pytest.mark.parametrize("url", [
@@ -100,31 +101,31 @@ def test_web_download_filtering(url: str) -> None:
         check(url, ImageSettings())
 
 
-def test_web_download_refusal_is_400(admin: Api) -> None:
-    iid = admin.create()["id"]
+def test_web_download_refusal_is_400(local_admin: Api) -> None:
+    iid = local_admin.create()["id"]
     for uri in ("file:///etc/passwd", "ftp://x/y"):
-        assert _import(admin, iid, "web-download", method_extra={"uri": uri}) == 400
-    assert admin.image(iid)["status"] == "queued"
-    admin.delete(f"/v2/images/{iid}")
+        assert _import(local_admin, iid, "web-download", method_extra={"uri": uri}) == 400
+    assert local_admin.image(iid)["status"] == "queued"
+    local_admin.delete(f"/v2/images/{iid}")
 
 
-def test_import_preconditions(admin: Api) -> None:
-    iid = admin.create()["id"]
-    assert _import(admin, iid, "copy-image", stores=["dcn0"]) == 409  # not active
-    assert _import(admin, iid, "no-such-method") == 400
-    assert admin.post(f"/v2/images/{iid}/import", json={}).status_code == 400
-    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"},
+def test_import_preconditions(local_admin: Api) -> None:
+    iid = local_admin.create()["id"]
+    assert _import(local_admin, iid, "copy-image", stores=["dcn0"]) == 409  # not active
+    assert _import(local_admin, iid, "no-such-method") == 400
+    assert local_admin.post(f"/v2/images/{iid}/import", json={}).status_code == 400
+    assert _import(local_admin, iid, "web-download", method_extra={"uri": "http://x/"},
                    all_stores="yes") == 400
-    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"},
+    assert _import(local_admin, iid, "web-download", method_extra={"uri": "http://x/"},
                    stores=["dcn0"], all_stores=True) == 400
-    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"},
+    assert _import(local_admin, iid, "web-download", method_extra={"uri": "http://x/"},
                    stores=["nowhere"]) == 409
-    nofmt = admin.create(disk_format=None)["id"]
-    assert _import(admin, nofmt, "web-download", method_extra={"uri": "http://x/"}) == 409
-    admin.upload(iid, pattern(100))
-    assert _import(admin, iid, "web-download", method_extra={"uri": "http://x/"}) == 409
+    nofmt = local_admin.create(disk_format=None)["id"]
+    assert _import(local_admin, nofmt, "web-download", method_extra={"uri": "http://x/"}) == 409
+    local_admin.upload(iid, pattern(100))
+    assert _import(local_admin, iid, "web-download", method_extra={"uri": "http://x/"}) == 409
     for i in (iid, nofmt):
-        admin.delete(f"/v2/images/{i}")
+        local_admin.delete(f"/v2/images/{i}")
 
 
 def test_failed_conversion_fails_every_target(admin: Api, settings: Settings, web: tuple[str, Path],

@@ -1,5 +1,6 @@
-"""Metadata definitions (/image/v2/metadefs) on a real server: httpx for the API as the api-ref
-describes it, then the real `openstack image metadef ...` and `glance md-*` commands.
+"""Metadata definitions (/image/v2/metadefs) on a real server (its local stores: metadefs hold
+no image data): httpx for the API as the api-ref describes it, then the real `openstack image
+metadef ...` and `glance md-*` commands.
 
 Every namespace a test makes is deleted by the `made` fixture (unprotected first), and every
 refused request is followed by a look that shows it changed nothing.
@@ -23,14 +24,14 @@ NS = "/v2/metadefs/namespaces"
 
 
 @pytest.fixture
-def made(admin: Api) -> Iterator[list[str]]:
+def made(local_admin: Api) -> Iterator[list[str]]:
     """Names of namespaces to remove after the test, whatever state they are left in."""
     names: list[str] = []
     yield names
     for name in names:
-        admin.put(f"{NS}/{name}", json={"namespace": name, "protected": False})
-        admin.delete(f"{NS}/{name}")
-        assert admin.get(f"{NS}/{name}").status_code == 404
+        local_admin.put(f"{NS}/{name}", json={"namespace": name, "protected": False})
+        local_admin.delete(f"{NS}/{name}")
+        assert local_admin.get(f"{NS}/{name}").status_code == 404
 
 
 def create_ns(admin: Api, made: list[str], **body: Any) -> dict[str, Any]:
@@ -57,28 +58,29 @@ def error(resp: Any, status: int) -> str:
 
 # ------------------------------------------------------------------------ schemas, types
 
-def test_schemas_and_resource_types(admin: Api, alice) -> None:
+def test_schemas_and_resource_types(local_admin: Api, local_alice) -> None:
     expected = {"namespace": "namespace", "namespaces": "namespaces", "object": "object",
                 "objects": "objects", "property": "property", "properties": "properties",
                 "tag": "tag", "tags": "tags", "resource_type": "resource_type_association",
                 "resource_types": "resource_type_associations"}
     for path, name in expected.items():
-        schema = alice.api.get(f"/v2/schemas/metadefs/{path}").json()  # readers may read them
+        schema = local_alice.api.get(f"/v2/schemas/metadefs/{path}").json()  # readers may read them
         assert schema["name"] == name
-    ns_schema = admin.get("/v2/schemas/metadefs/namespace").json()
+    ns_schema = local_admin.get("/v2/schemas/metadefs/namespace").json()
     assert ns_schema["additionalProperties"] is False and ns_schema["required"] == ["namespace"]
     assert "property" in ns_schema["definitions"]
-    assert "definitions" in admin.get("/v2/schemas/metadefs/namespaces").json()
-    error(admin.get("/v2/schemas/metadefs/nothing"), 404)
+    assert "definitions" in local_admin.get("/v2/schemas/metadefs/namespaces").json()
+    error(local_admin.get("/v2/schemas/metadefs/nothing"), 404)
 
-    types = alice.api.get("/v2/metadefs/resource_types").json()["resource_types"]
+    types = local_alice.api.get("/v2/metadefs/resource_types").json()["resource_types"]
     assert [t["name"] for t in types][:len(SEEDED)] == SEEDED
     assert set(types[0]) == {"name", "created_at", "updated_at"}
 
 
 # ------------------------------------------------------------------------ namespaces
 
-def test_namespace_with_contents(srv: RunningServer, admin: Api, made: list[str]) -> None:
+def test_namespace_with_contents(local_srv: RunningServer, local_admin: Api,
+                                 made: list[str]) -> None:
     name = unique("OS::Test::Full")
     body = {
         "namespace": name, "display_name": "Full", "description": "everything at once",
@@ -93,16 +95,16 @@ def test_namespace_with_contents(srv: RunningServer, admin: Api, made: list[str]
         "tags": [{"name": "t1"}, {"name": "t2"}],
     }
     made.append(name)
-    resp = admin.post(NS, json=body)
+    resp = local_admin.post(NS, json=body)
     assert resp.status_code == 201, resp.text
-    assert resp.headers["Location"] == f"{srv.url}/image{NS}/{name}"
+    assert resp.headers["Location"] == f"{local_srv.url}/image{NS}/{name}"
     created = resp.json()
-    assert created["owner"] == admin.project_id and created["protected"] is True
+    assert created["owner"] == local_admin.project_id and created["protected"] is True
     assert created["self"] == f"{NS}/{name}"
     assert created["schema"] == "/v2/schemas/metadefs/namespace"
     assert created["created_at"].endswith("Z") and created["updated_at"].endswith("Z")
 
-    shown = admin.get(f"{NS}/{name}").json()
+    shown = local_admin.get(f"{NS}/{name}").json()
     assert shown["properties"] == {"cpu_cores": {"title": "Cores", "type": "integer",
                                                  "minimum": 1}}
     assert [(a["name"], a.get("prefix")) for a in shown["resource_type_associations"]] == \
@@ -113,253 +115,254 @@ def test_namespace_with_contents(srv: RunningServer, admin: Api, made: list[str]
     assert "description" in shown and "display_name" in shown
 
     # ?resource_type= puts that association's prefix before every property name
-    prefixed = admin.get(f"{NS}/{name}", params={"resource_type": "OS::Nova::Flavor"}).json()
+    prefixed = local_admin.get(f"{NS}/{name}", params={"resource_type": "OS::Nova::Flavor"}).json()
     assert list(prefixed["properties"]) == ["hw:cpu_cores"]
     assert list(prefixed["objects"][0]["properties"]) == ["hw:period"]
     assert prefixed["objects"][0]["required"] == ["hw:period"]
-    prop = admin.get(f"{NS}/{name}/properties/hw_cpu_cores",
-                     params={"resource_type": "OS::Glance::Image"})
+    prop = local_admin.get(f"{NS}/{name}/properties/hw_cpu_cores",
+                           params={"resource_type": "OS::Glance::Image"})
     assert prop.status_code == 200 and prop.json()["name"] == "cpu_cores"
-    error(admin.get(f"{NS}/{name}/properties/cpu_cores",
-                    params={"resource_type": "OS::Glance::Image"}), 404)
+    error(local_admin.get(f"{NS}/{name}/properties/cpu_cores",
+                          params={"resource_type": "OS::Glance::Image"}), 404)
 
     # listed, with its associations; filters by resource type and visibility
-    listed = {n["namespace"]: n for n in admin.get(NS, params={"limit": 1000}).json()[
+    listed = {n["namespace"]: n for n in local_admin.get(NS, params={"limit": 1000}).json()[
         "namespaces"]}
     assert {a["name"] for a in listed[name]["resource_type_associations"]} == \
         {"OS::Glance::Image", "OS::Nova::Flavor"}
     assert "properties" not in listed[name] and "objects" not in listed[name]
-    assert name in names_listed(admin, resource_types="OS::Nova::Flavor,OS::Nova::Server")
-    assert name not in names_listed(admin, resource_types="OS::Cinder::Volume")
-    assert name in names_listed(admin, visibility="public")
-    assert name not in names_listed(admin, visibility="private")
+    assert name in names_listed(local_admin, resource_types="OS::Nova::Flavor,OS::Nova::Server")
+    assert name not in names_listed(local_admin, resource_types="OS::Cinder::Volume")
+    assert name in names_listed(local_admin, visibility="public")
+    assert name not in names_listed(local_admin, visibility="private")
 
     # protected: neither it nor anything in it may be deleted
-    assert "protected" in error(admin.delete(f"{NS}/{name}"), 403)
+    assert "protected" in error(local_admin.delete(f"{NS}/{name}"), 403)
     for path in ("/objects", "/properties", "/tags", "/objects/CPU Limits",
                  "/properties/cpu_cores", "/tags/t1", "/resource_types/OS::Glance::Image"):
-        error(admin.delete(f"{NS}/{name}{path}"), 403)
-    assert admin.get(f"{NS}/{name}").json() == shown
+        error(local_admin.delete(f"{NS}/{name}{path}"), 403)
+    assert local_admin.get(f"{NS}/{name}").json() == shown
 
     # PUT replaces: left-out attributes take their defaults, contents stay
-    resp = admin.put(f"{NS}/{name}", json={"namespace": name, "description": "now private"})
+    resp = local_admin.put(f"{NS}/{name}", json={"namespace": name, "description": "now private"})
     assert resp.status_code == 200, resp.text
     updated = resp.json()
     assert updated["visibility"] == "private" and updated["protected"] is False
     assert "display_name" not in updated and updated["description"] == "now private"
-    assert admin.get(f"{NS}/{name}").json()["tags"] == shown["tags"]
+    assert local_admin.get(f"{NS}/{name}").json()["tags"] == shown["tags"]
 
-    assert admin.delete(f"{NS}/{name}").status_code == 204
-    error(admin.get(f"{NS}/{name}"), 404)
-    error(admin.get(f"{NS}/{name}/objects"), 404)
+    assert local_admin.delete(f"{NS}/{name}").status_code == 204
+    error(local_admin.get(f"{NS}/{name}"), 404)
+    error(local_admin.get(f"{NS}/{name}/objects"), 404)
 
 
-def test_rename_and_pages(admin: Api, made: list[str]) -> None:
+def test_rename_and_pages(local_admin: Api, made: list[str]) -> None:
     kind = unique("Test::Paging")  # a resource type of our own keeps the listing to ours
-    names = [create_ns(admin, made, namespace=f"{kind}::{i}",
+    names = [create_ns(local_admin, made, namespace=f"{kind}::{i}",
                        resource_type_associations=[{"name": kind}])["namespace"]
              for i in range(3)]
-    assert kind in [t["name"] for t in admin.get("/v2/metadefs/resource_types").json()[
+    assert kind in [t["name"] for t in local_admin.get("/v2/metadefs/resource_types").json()[
         "resource_types"]]  # associating with an unknown type creates it, as in Glance
-    first = admin.get(NS, params={"resource_types": kind, "limit": 2, "sort_key": "namespace",
-                                  "sort_dir": "asc"}).json()
+    first = local_admin.get(NS, params={"resource_types": kind, "limit": 2, "sort_key": "namespace",
+                                        "sort_dir": "asc"}).json()
     assert [n["namespace"] for n in first["namespaces"]] == names[:2]
     assert first["first"].startswith(f"{NS}?") and "marker" not in first["first"]
     assert first["schema"] == "/v2/schemas/metadefs/namespaces"
-    second = admin.get(first["next"]).json()  # relative to the endpoint, as Glance's
+    second = local_admin.get(first["next"]).json()  # relative to the endpoint, as Glance's
     assert [n["namespace"] for n in second["namespaces"]] == names[2:]
     assert "next" not in second
-    desc = names_listed(admin, resource_types=kind, sort_key="namespace", sort_dir="desc")
+    desc = names_listed(local_admin, resource_types=kind, sort_key="namespace", sort_dir="desc")
     assert desc == names[::-1]
 
     renamed = f"{kind}::renamed"
     made.append(renamed)
-    resp = admin.put(f"{NS}/{names[0]}", json={"namespace": renamed, "visibility": "public"})
+    resp = local_admin.put(f"{NS}/{names[0]}", json={"namespace": renamed, "visibility": "public"})
     assert resp.status_code == 200 and resp.json()["self"] == f"{NS}/{renamed}"
-    assert admin.get(f"{NS}/{renamed}/resource_types").json()[
+    assert local_admin.get(f"{NS}/{renamed}/resource_types").json()[
         "resource_type_associations"][0]["name"] == kind
-    error(admin.get(f"{NS}/{names[0]}"), 404)
-    assert "duplicate" in error(admin.put(f"{NS}/{renamed}", json={"namespace": names[1]}),
+    error(local_admin.get(f"{NS}/{names[0]}"), 404)
+    assert "duplicate" in error(local_admin.put(f"{NS}/{renamed}", json={"namespace": names[1]}),
                                 409)
 
 
-def test_objects_properties_tags(admin: Api, made: list[str]) -> None:
-    ns = create_ns(admin, made, visibility="public")["namespace"]
+def test_objects_properties_tags(local_admin: Api, made: list[str]) -> None:
+    ns = create_ns(local_admin, made, visibility="public")["namespace"]
     base = f"{NS}/{ns}"
 
     # objects
-    resp = admin.post(f"{base}/objects", json={"name": "obj", "description": "d",
-                                               "properties": {"p": {"title": "P",
-                                                                    "type": "string"}}})
+    resp = local_admin.post(f"{base}/objects", json={"name": "obj", "description": "d",
+                                                     "properties": {"p": {"title": "P",
+                                                                          "type": "string"}}})
     assert resp.status_code == 201, resp.text
     obj = resp.json()
     assert obj["self"] == f"{base}/objects/obj" and obj["schema"] == \
         "/v2/schemas/metadefs/object"
     assert "required" not in obj and obj["properties"] == {"p": {"title": "P",
                                                                  "type": "string"}}
-    error(admin.post(f"{base}/objects", json={"name": "obj"}), 409)
-    error(admin.post(f"{base}/objects", json={"name": "x", "properties": {
+    error(local_admin.post(f"{base}/objects", json={"name": "obj"}), 409)
+    error(local_admin.post(f"{base}/objects", json={"name": "x", "properties": {
         "p": {"title": "P", "type": "string", "bogus": 1}}}), 400)  # closed, as in Glance
-    resp = admin.put(f"{base}/objects/obj", json={"name": "obj2", "required": ["p"]})
+    resp = local_admin.put(f"{base}/objects/obj", json={"name": "obj2", "required": ["p"]})
     assert resp.status_code == 200 and resp.json()["name"] == "obj2"
     assert "description" not in resp.json()  # PUT replaces
-    listed = admin.get(f"{base}/objects").json()
+    listed = local_admin.get(f"{base}/objects").json()
     assert [o["name"] for o in listed["objects"]] == ["obj2"]
     assert listed["schema"] == "/v2/schemas/metadefs/objects"
-    error(admin.get(f"{base}/objects/obj"), 404)
-    assert admin.delete(f"{base}/objects/obj2").status_code == 204
+    error(local_admin.get(f"{base}/objects/obj"), 404)
+    assert local_admin.delete(f"{base}/objects/obj2").status_code == 204
 
     # properties
     prop = {"name": "hypervisor_type", "title": "Hypervisor", "type": "string",
             "enum": ["kvm", "qemu"]}
-    resp = admin.post(f"{base}/properties", json=prop)
+    resp = local_admin.post(f"{base}/properties", json=prop)
     assert resp.status_code == 201 and resp.json() == prop
-    error(admin.post(f"{base}/properties", json=prop), 409)
-    error(admin.post(f"{base}/properties", json={"name": "x", "type": "string"}), 400)
-    error(admin.post(f"{base}/properties", json={"name": "x", "title": "X",
-                                                 "type": "color"}), 400)
-    error(admin.post(f"{base}/properties", json={**prop, "created_at": "x"}), 403)
-    assert admin.get(f"{base}/properties/hypervisor_type").json() == prop
-    resp = admin.put(f"{base}/properties/hypervisor_type",
-                     json={**prop, "name": "hv", "title": "HV"})
+    error(local_admin.post(f"{base}/properties", json=prop), 409)
+    error(local_admin.post(f"{base}/properties", json={"name": "x", "type": "string"}), 400)
+    error(local_admin.post(f"{base}/properties", json={"name": "x", "title": "X",
+                                                       "type": "color"}), 400)
+    error(local_admin.post(f"{base}/properties", json={**prop, "created_at": "x"}), 403)
+    assert local_admin.get(f"{base}/properties/hypervisor_type").json() == prop
+    resp = local_admin.put(f"{base}/properties/hypervisor_type",
+                           json={**prop, "name": "hv", "title": "HV"})
     assert resp.status_code == 200 and resp.json()["title"] == "HV"
-    assert admin.get(f"{base}/properties").json() == {"properties": {"hv": {
+    assert local_admin.get(f"{base}/properties").json() == {"properties": {"hv": {
         "title": "HV", "type": "string", "enum": ["kvm", "qemu"]}}}
-    assert admin.delete(f"{base}/properties/hv").status_code == 204
-    error(admin.delete(f"{base}/properties/hv"), 404)
+    assert local_admin.delete(f"{base}/properties/hv").status_code == 204
+    error(local_admin.delete(f"{base}/properties/hv"), 404)
 
     # tags: one, several (replacing or appending), rename, delete one, delete all
-    resp = admin.post(f"{base}/tags/solo")
+    resp = local_admin.post(f"{base}/tags/solo")
     assert resp.status_code == 201 and resp.json()["name"] == "solo"
     assert set(resp.json()) == {"name", "created_at", "updated_at"}
-    error(admin.post(f"{base}/tags/solo"), 409)
-    resp = admin.post(f"{base}/tags", json={"tags": [{"name": "a"}, {"name": "b"}]})
+    error(local_admin.post(f"{base}/tags/solo"), 409)
+    resp = local_admin.post(f"{base}/tags", json={"tags": [{"name": "a"}, {"name": "b"}]})
     assert resp.status_code == 201 and resp.json() == {"tags": [{"name": "a"}, {"name": "b"}]}
 
     def tags() -> list[str]:
-        return sorted(t["name"] for t in admin.get(f"{base}/tags").json()["tags"])
+        return sorted(t["name"] for t in local_admin.get(f"{base}/tags").json()["tags"])
     assert tags() == ["a", "b"]  # replaced "solo"
-    resp = admin.post(f"{base}/tags", json={"tags": [{"name": "c"}]},
-                      headers={"X-Openstack-Append": "True"})
+    resp = local_admin.post(f"{base}/tags", json={"tags": [{"name": "c"}]},
+                            headers={"X-Openstack-Append": "True"})
     assert resp.status_code == 201 and tags() == ["a", "b", "c"]
-    error(admin.post(f"{base}/tags", json={"tags": [{"name": "a"}]},
-                     headers={"X-Openstack-Append": "true"}), 409)
-    error(admin.post(f"{base}/tags", json={"tags": [{"name": "d"}, {"name": "d"}]}), 409)
+    error(local_admin.post(f"{base}/tags", json={"tags": [{"name": "a"}]},
+                           headers={"X-Openstack-Append": "true"}), 409)
+    error(local_admin.post(f"{base}/tags", json={"tags": [{"name": "d"}, {"name": "d"}]}), 409)
     assert tags() == ["a", "b", "c"]  # a refused replace keeps the old tags
-    resp = admin.put(f"{base}/tags/a", json={"name": "z"})
+    resp = local_admin.put(f"{base}/tags/a", json={"name": "z"})
     assert resp.status_code == 200 and resp.json()["name"] == "z"
-    error(admin.put(f"{base}/tags/b", json={"name": "c"}), 409)
-    assert admin.get(f"{base}/tags/z").json()["name"] == "z"
-    assert admin.delete(f"{base}/tags/z").status_code == 204
-    assert admin.delete(f"{base}/tags").status_code == 204 and tags() == []
+    error(local_admin.put(f"{base}/tags/b", json={"name": "c"}), 409)
+    assert local_admin.get(f"{base}/tags/z").json()["name"] == "z"
+    assert local_admin.delete(f"{base}/tags/z").status_code == 204
+    assert local_admin.delete(f"{base}/tags").status_code == 204 and tags() == []
 
     # resource type associations
-    resp = admin.post(f"{base}/resource_types", json={"name": "OS::Cinder::Volume",
-                                                      "prefix": "hw_",
-                                                      "properties_target": "image"})
+    resp = local_admin.post(f"{base}/resource_types", json={"name": "OS::Cinder::Volume",
+                                                            "prefix": "hw_",
+                                                            "properties_target": "image"})
     assert resp.status_code == 201 and resp.json()["properties_target"] == "image"
-    error(admin.post(f"{base}/resource_types", json={"name": "OS::Cinder::Volume"}), 409)
-    assert [a["name"] for a in admin.get(f"{base}/resource_types").json()[
+    error(local_admin.post(f"{base}/resource_types", json={"name": "OS::Cinder::Volume"}), 409)
+    assert [a["name"] for a in local_admin.get(f"{base}/resource_types").json()[
         "resource_type_associations"]] == ["OS::Cinder::Volume"]
-    assert admin.delete(f"{base}/resource_types/OS::Cinder::Volume").status_code == 204
-    error(admin.delete(f"{base}/resource_types/OS::Cinder::Volume"), 404)
+    assert local_admin.delete(f"{base}/resource_types/OS::Cinder::Volume").status_code == 204
+    error(local_admin.delete(f"{base}/resource_types/OS::Cinder::Volume"), 404)
 
     # delete all objects, all properties
     for i in range(2):
-        admin.post(f"{base}/objects", json={"name": f"o{i}"})
-        admin.post(f"{base}/properties", json={"name": f"p{i}", "title": "P",
-                                               "type": "boolean"})
-    assert admin.delete(f"{base}/objects").status_code == 204
-    assert admin.delete(f"{base}/properties").status_code == 204
-    shown = admin.get(f"{base}").json()
+        local_admin.post(f"{base}/objects", json={"name": f"o{i}"})
+        local_admin.post(f"{base}/properties", json={"name": f"p{i}", "title": "P",
+                                                     "type": "boolean"})
+    assert local_admin.delete(f"{base}/objects").status_code == 204
+    assert local_admin.delete(f"{base}/properties").status_code == 204
+    shown = local_admin.get(f"{base}").json()
     assert "objects" not in shown and "properties" not in shown
 
 
 # ------------------------------------------------------------------------ who may do what
 
-def test_visibility_and_admin_only_writes(admin: Api, alice, made: list[str]) -> None:
-    public = create_ns(admin, made, visibility="public")["namespace"]
-    private = create_ns(admin, made)["namespace"]  # private by default, owned by admin's project
-    alices = create_ns(admin, made, owner=alice.project_id)["namespace"]
-    admin.post(f"{NS}/{private}/objects", json={"name": "secret"})
+def test_visibility_and_admin_only_writes(local_admin: Api, local_alice, made: list[str]) -> None:
+    public = create_ns(local_admin, made, visibility="public")["namespace"]
+    # private by default, owned by admin's project
+    private = create_ns(local_admin, made)["namespace"]
+    alices = create_ns(local_admin, made, owner=local_alice.project_id)["namespace"]
+    local_admin.post(f"{NS}/{private}/objects", json={"name": "secret"})
 
-    listed = names_listed(alice.api)
+    listed = names_listed(local_alice.api)
     assert public in listed and alices in listed and private not in listed
-    assert private in names_listed(admin)
-    assert alice.api.get(f"{NS}/{public}").status_code == 200
-    assert alice.api.get(f"{NS}/{alices}").json()["owner"] == alice.project_id
+    assert private in names_listed(local_admin)
+    assert local_alice.api.get(f"{NS}/{public}").status_code == 200
+    assert local_alice.api.get(f"{NS}/{alices}").json()["owner"] == local_alice.project_id
     # another project's private namespace does not exist for her, on any route
     for method, path in (("GET", ""), ("PUT", ""), ("DELETE", ""), ("GET", "/objects"),
                          ("GET", "/objects/secret"), ("DELETE", "/objects"),
                          ("POST", "/tags/x"), ("GET", "/properties"), ("GET", "/tags"),
                          ("GET", "/resource_types"), ("DELETE", "/resource_types/x")):
         kw = {"json": {"namespace": private}} if method == "PUT" else {}
-        error(alice.api.request(method, f"{NS}/{private}{path}", **kw), 404)
-    error(alice.api.get(NS, params={"marker": private}), 404)
+        error(local_alice.api.request(method, f"{NS}/{private}{path}", **kw), 404)
+    error(local_alice.api.get(NS, params={"marker": private}), 404)
 
     # what she sees she still may not change: writes are admin-only (Glance's metadef_admin)
-    error(alice.api.post(NS, json={"namespace": unique("Test::Alice")}), 403)
-    error(alice.api.put(f"{NS}/{public}", json={"namespace": public}), 403)
-    error(alice.api.delete(f"{NS}/{public}"), 403)
-    error(alice.api.delete(f"{NS}/{alices}"), 403)
-    error(alice.api.post(f"{NS}/{public}/objects", json={"name": "o"}), 403)
-    error(alice.api.post(f"{NS}/{public}/properties",
-                         json={"name": "p", "title": "P", "type": "string"}), 403)
-    error(alice.api.post(f"{NS}/{public}/tags/t"), 403)
-    error(alice.api.post(f"{NS}/{public}/tags", json={"tags": [{"name": "t"}]}), 403)
-    error(alice.api.post(f"{NS}/{public}/resource_types",
-                         json={"name": "OS::Glance::Image"}), 403)
-    error(alice.api.delete(f"{NS}/{public}/tags"), 403)
-    shown = admin.get(f"{NS}/{public}").json()
+    error(local_alice.api.post(NS, json={"namespace": unique("Test::Alice")}), 403)
+    error(local_alice.api.put(f"{NS}/{public}", json={"namespace": public}), 403)
+    error(local_alice.api.delete(f"{NS}/{public}"), 403)
+    error(local_alice.api.delete(f"{NS}/{alices}"), 403)
+    error(local_alice.api.post(f"{NS}/{public}/objects", json={"name": "o"}), 403)
+    error(local_alice.api.post(f"{NS}/{public}/properties",
+                               json={"name": "p", "title": "P", "type": "string"}), 403)
+    error(local_alice.api.post(f"{NS}/{public}/tags/t"), 403)
+    error(local_alice.api.post(f"{NS}/{public}/tags", json={"tags": [{"name": "t"}]}), 403)
+    error(local_alice.api.post(f"{NS}/{public}/resource_types",
+                               json={"name": "OS::Glance::Image"}), 403)
+    error(local_alice.api.delete(f"{NS}/{public}/tags"), 403)
+    shown = local_admin.get(f"{NS}/{public}").json()
     assert not {"objects", "properties", "tags", "resource_type_associations"} & set(shown)
-    assert admin.get(f"{NS}/{public}").json()["visibility"] == "public"
+    assert local_admin.get(f"{NS}/{public}").json()["visibility"] == "public"
 
 
-def test_bad_input_changes_nothing(admin: Api, made: list[str]) -> None:
-    before = names_listed(admin)
+def test_bad_input_changes_nothing(local_admin: Api, made: list[str]) -> None:
+    before = names_listed(local_admin)
     name = unique("Test::Bad")
     headers = {"Content-Type": "application/json"}
-    error(admin.post(NS, content=b"{not json", headers=headers), 400)
-    error(admin.post(NS, content=b"", headers=headers), 400)
-    error(admin.post(NS, json=["a", "list"]), 400)
-    error(admin.post(NS, json={}), 400)  # namespace is required
-    error(admin.post(NS, json={"namespace": name, "visibility": "shared"}), 400)
-    error(admin.post(NS, json={"namespace": name, "protected": "yes"}), 400)
-    error(admin.post(NS, json={"namespace": name, "color": "red"}), 400)
-    error(admin.post(NS, json={"namespace": "x" * 81}), 400)
-    error(admin.post(NS, json={"namespace": ""}), 400)
-    error(admin.post(NS, json={"namespace": "a/b"}), 400)
-    error(admin.post(NS, json={"namespace": "nul\u0000here"}), 400)
-    assert "read-only" in error(admin.post(NS, json={"namespace": name, "self": "x"}), 403)
-    error(admin.post(NS, json={"namespace": name, "description": "x" * (300 << 10)}), 413)
+    error(local_admin.post(NS, content=b"{not json", headers=headers), 400)
+    error(local_admin.post(NS, content=b"", headers=headers), 400)
+    error(local_admin.post(NS, json=["a", "list"]), 400)
+    error(local_admin.post(NS, json={}), 400)  # namespace is required
+    error(local_admin.post(NS, json={"namespace": name, "visibility": "shared"}), 400)
+    error(local_admin.post(NS, json={"namespace": name, "protected": "yes"}), 400)
+    error(local_admin.post(NS, json={"namespace": name, "color": "red"}), 400)
+    error(local_admin.post(NS, json={"namespace": "x" * 81}), 400)
+    error(local_admin.post(NS, json={"namespace": ""}), 400)
+    error(local_admin.post(NS, json={"namespace": "a/b"}), 400)
+    error(local_admin.post(NS, json={"namespace": "nul\u0000here"}), 400)
+    assert "read-only" in error(local_admin.post(NS, json={"namespace": name, "self": "x"}), 403)
+    error(local_admin.post(NS, json={"namespace": name, "description": "x" * (300 << 10)}), 413)
     # a bad or duplicate item among the contents: no namespace is left half-made
-    error(admin.post(NS, json={"namespace": name, "objects": [{"name": "o"}, {"name": "o"}]}),
+    error(local_admin.post(NS, json={"namespace": name, "objects": [{"name": "o"}, {"name": "o"}]}),
           409)
-    error(admin.post(NS, json={"namespace": name, "tags": [{"name": "t"}, {"name": "t"}]}),
+    error(local_admin.post(NS, json={"namespace": name, "tags": [{"name": "t"}, {"name": "t"}]}),
           409)
-    error(admin.post(NS, json={"namespace": name, "properties": {"p": {"type": "string"}}}),
+    error(local_admin.post(NS, json={"namespace": name, "properties": {"p": {"type": "string"}}}),
           400)
-    error(admin.post(NS, json={"namespace": name, "objects": [{"description": "no name"}]}),
+    error(local_admin.post(NS, json={"namespace": name, "objects": [{"description": "no name"}]}),
           400)
-    error(admin.get(f"{NS}/{name}"), 404)
+    error(local_admin.get(f"{NS}/{name}"), 404)
 
-    existing = create_ns(admin, made)["namespace"]
-    assert "already exists" in error(admin.post(NS, json={"namespace": existing}), 409)
-    error(admin.put(f"{NS}/{existing}", content=b"[", headers=headers), 400)
-    error(admin.put(f"{NS}/{existing}", json={"visibility": "public"}), 400)
-    error(admin.put(f"{NS}/{unique('Test::None')}", json={"namespace": "x"}), 404)
-    error(admin.post(f"{NS}/{existing}/objects", json={"name": 5}), 400)
-    error(admin.post(f"{NS}/{existing}/tags/{'t' * 81}"), 400)
-    error(admin.post(f"{NS}/{existing}/tags", json={"tags": "a"}), 400)
-    error(admin.post(f"{NS}/{existing}/resource_types", json={"prefix": "x"}), 400)
-    error(admin.get(f"{NS}/{existing}/objects/none"), 404)
-    error(admin.get(f"{NS}/{existing}/tags/none"), 404)
-    error(admin.delete(f"{NS}/{existing}/properties/none"), 404)
+    existing = create_ns(local_admin, made)["namespace"]
+    assert "already exists" in error(local_admin.post(NS, json={"namespace": existing}), 409)
+    error(local_admin.put(f"{NS}/{existing}", content=b"[", headers=headers), 400)
+    error(local_admin.put(f"{NS}/{existing}", json={"visibility": "public"}), 400)
+    error(local_admin.put(f"{NS}/{unique('Test::None')}", json={"namespace": "x"}), 404)
+    error(local_admin.post(f"{NS}/{existing}/objects", json={"name": 5}), 400)
+    error(local_admin.post(f"{NS}/{existing}/tags/{'t' * 81}"), 400)
+    error(local_admin.post(f"{NS}/{existing}/tags", json={"tags": "a"}), 400)
+    error(local_admin.post(f"{NS}/{existing}/resource_types", json={"prefix": "x"}), 400)
+    error(local_admin.get(f"{NS}/{existing}/objects/none"), 404)
+    error(local_admin.get(f"{NS}/{existing}/tags/none"), 404)
+    error(local_admin.delete(f"{NS}/{existing}/properties/none"), 404)
     for params in ({"limit": "x"}, {"limit": "-1"}, {"sort_dir": "up"},
                    {"sort_key": "size"}, {"visibility": "shared"}):
-        error(admin.get(NS, params=params), 400)
-    assert admin.get(f"{NS}/{existing}").json().keys() == create_keys()
-    assert sorted(names_listed(admin)) == sorted([*before, existing])
+        error(local_admin.get(NS, params=params), 400)
+    assert local_admin.get(f"{NS}/{existing}").json().keys() == create_keys()
+    assert sorted(names_listed(local_admin)) == sorted([*before, existing])
 
 
 def create_keys() -> set[str]:
@@ -369,9 +372,9 @@ def create_keys() -> set[str]:
 
 # ------------------------------------------------------------------------ real clients
 
-def test_openstack_cli(srv: RunningServer, admin: Api, tmp_path: Path,
+def test_openstack_cli(local_srv: RunningServer, local_admin: Api, tmp_path: Path,
                        made: list[str]) -> None:
-    clouds = srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+    clouds = local_srv.write_clouds_yaml(tmp_path / "clouds.yaml")
     name = unique("OSC::Test")
     made.append(name)
     created = openstack_json(clouds, "image", "metadef", "namespace", "create", name,
@@ -382,7 +385,7 @@ def test_openstack_cli(srv: RunningServer, admin: Api, tmp_path: Path,
     listed = openstack_json(clouds, "image", "metadef", "namespace", "list")
     assert name in {n["namespace"] for n in listed}
     shown = openstack_json(clouds, "image", "metadef", "namespace", "show", name)
-    assert shown["display_name"] == "From OSC" and shown["owner"] == admin.project_id
+    assert shown["display_name"] == "From OSC" and shown["owner"] == local_admin.project_id
 
     schema = json.dumps({"description": "cores", "minimum": 1})
     prop = openstack_json(clouds, "image", "metadef", "property", "create", "--name",
@@ -391,7 +394,7 @@ def test_openstack_cli(srv: RunningServer, admin: Api, tmp_path: Path,
     assert prop["name"] == "cpu_cores"
     props = openstack_json(clouds, "image", "metadef", "property", "list", name)
     assert [p["name"] for p in props] == ["cpu_cores"]
-    stored = admin.get(f"{NS}/{name}/properties/cpu_cores").json()
+    stored = local_admin.get(f"{NS}/{name}/properties/cpu_cores").json()
     assert {k: stored[k] for k in ("name", "title", "type", "description", "minimum")} == {
         "name": "cpu_cores", "title": "CPU cores", "type": "integer", "description": "cores",
         "minimum": 1}
@@ -399,7 +402,7 @@ def test_openstack_cli(srv: RunningServer, admin: Api, tmp_path: Path,
     obj = openstack_json(clouds, "image", "metadef", "object", "create", "--namespace", name,
                          "osc-object")
     assert obj["name"] == "osc-object"
-    assert [o["name"] for o in admin.get(f"{NS}/{name}/objects").json()["objects"]] == \
+    assert [o["name"] for o in local_admin.get(f"{NS}/{name}/objects").json()["objects"]] == \
         ["osc-object"]
 
     types = openstack_json(clouds, "image", "metadef", "resource", "type", "list")
@@ -410,15 +413,15 @@ def test_openstack_cli(srv: RunningServer, admin: Api, tmp_path: Path,
     assert refused.returncode != 0
     openstack(clouds, "image", "metadef", "namespace", "set", "--unprotected", name)
     openstack(clouds, "image", "metadef", "namespace", "delete", name)
-    assert admin.get(f"{NS}/{name}").status_code == 404
+    assert local_admin.get(f"{NS}/{name}").status_code == 404
 
 
-def test_glance_md_commands(srv: RunningServer, admin: Api, made: list[str]) -> None:
+def test_glance_md_commands(local_srv: RunningServer, local_admin: Api, made: list[str]) -> None:
     name = unique("Glance::Test")
     made.append(name)
 
     def run(*args: str) -> str:
-        return glance(srv.url, "admin", srv.admin_password, "admin", *args).stdout
+        return glance(local_srv.url, "admin", local_srv.admin_password, "admin", *args).stdout
 
     out = run("md-namespace-create", name, "--visibility", "public", "--display-name", "GC",
               "--description", "from glanceclient")
@@ -438,16 +441,16 @@ def test_glance_md_commands(srv: RunningServer, admin: Api, made: list[str]) -> 
     assert "gc_os_flavor" in run("md-namespace-show", name, "--resource-type",
                                  "OS::Glance::Image")
 
-    shown = admin.get(f"{NS}/{name}").json()
+    shown = local_admin.get(f"{NS}/{name}").json()
     assert shown["display_name"] == "GC2" and shown["protected"] is True
     assert shown["visibility"] == "public"  # glanceclient sends back what it read
     assert shown["properties"]["os_flavor"]["title"] == "Flavour"
     assert shown["objects"][0]["properties"] == {"size": {"title": "Size", "type": "integer"}}
     assert sorted(t["name"] for t in shown["tags"]) == ["one", "two"]
 
-    refused = glance(srv.url, "admin", srv.admin_password, "admin", "md-namespace-delete", name,
-                     check=False)
-    assert refused.returncode != 0 and admin.get(f"{NS}/{name}").status_code == 200
+    refused = glance(local_srv.url, "admin", local_srv.admin_password, "admin",
+                     "md-namespace-delete", name, check=False)
+    assert refused.returncode != 0 and local_admin.get(f"{NS}/{name}").status_code == 200
     run("md-namespace-update", name, "--protected", "false")
     run("md-namespace-delete", name)
-    assert admin.get(f"{NS}/{name}").status_code == 404
+    assert local_admin.get(f"{NS}/{name}").status_code == 404

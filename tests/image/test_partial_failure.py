@@ -1,5 +1,6 @@
 """all_stores_must_succeed (IMP-07) when one target store fails (its pool does not exist), and
-the import lock (IMP-08): a second import while one runs is refused."""
+the import lock (IMP-08): a second import while one runs is refused. Neither depends on what
+kind of store fails, so the server here has local stores only."""
 
 from __future__ import annotations
 
@@ -16,19 +17,19 @@ from .helpers import Api, leftovers, pattern, token_for
 
 
 @pytest.fixture(scope="module")
-def broken(ceph_clusters: list[Any], tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[Api, Settings]]:
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Settings]]:
     data = tmp_path_factory.mktemp("broken-store")
-    c0, c1 = ceph_clusters
-    rbd = lambda info: {"kind": "rbd", "site": "a", "conf": str(info.conf),  # noqa: E731
-                        "keyring": str(info.keyring), "user": info.user}
+    local = {"kind": "local", "site": "a"}
     settings = Settings.model_validate({
         "server": {"data_dir": str(data)}, "sites": {"a": {}},
-        "clusters": {"ceph0": rbd(c0), "ceph1": rbd(c1), "local": {"kind": "local", "site": "a"}},
-        "image_stores": {"central": {"cluster": "ceph0", "pool": "images", "default": True},
-                         "broken": {"cluster": "ceph1", "pool": "no-such-pool"},
-                         "edge": {"cluster": "local", "pool": "images"}}})
+        "clusters": {"local0": local, "local1": local, "local2": local},
+        "image_stores": {"central": {"cluster": "local0", "pool": "images", "default": True},
+                         "broken": {"cluster": "local1", "pool": "no-such-pool"},
+                         "edge": {"cluster": "local2", "pool": "images"}}})
     with run_server(data, settings) as srv:
+        # the server makes a local store's pool folder at start: take it away, as a Ceph pool
+        # that nobody created
+        (srv.settings.cluster_path("local1") / "no-such-pool").rmdir()
         yield Api(srv.url, token_for(srv.url, "admin", srv.admin_password, "admin")), srv.settings
 
 

@@ -8,7 +8,8 @@ import os
 import subprocess
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from cowcloud.config import load
 
 from .helpers import Api, leftovers, sha512, token_for
-from .procserver import PASSWORD, process_server
+from .procserver import PASSWORD, Proc, process_server
 
 SIZE = 256 << 20  # large enough that the kill lands mid-copy, small for memstore
 
@@ -27,10 +28,32 @@ def _rbd_ls(info: Any, pool: str) -> list[str]:
     return out.stdout.split()
 
 
-@pytest.fixture
-def proc(ceph_clusters: list[Any], tmp_path: Path):
-    with process_server(tmp_path, ceph_clusters) as p:
+@contextmanager
+def _listing(info: Any, pool: str) -> Iterator[Callable[[], list[str]]]:
+    """The pool's image names over one open connection, for polling in a tight loop while the
+    server copies: an `rbd ls` per poll (a process, a connection, cephx) took the copy's CPU."""
+    import rados  # python3-rados/-rbd
+    import rbd
+
+    with rados.Rados(conffile=str(info.conf), rados_id=info.user,
+                     conf={"keyring": str(info.keyring)}) as cluster:
+        with cluster.open_ioctx(pool) as ioctx:
+            yield lambda: rbd.RBD().list(ioctx)
+
+
+@pytest.fixture(scope="module")
+def restart_server(ceph_clusters: list[Any], tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[Proc]:
+    """One `cowcloud serve` process for the module: every test kills it and starts it again."""
+    with process_server(tmp_path_factory.mktemp("restart"), ceph_clusters) as p:
         yield p
+
+
+@pytest.fixture
+def proc(restart_server: Proc) -> Proc:
+    if restart_server.proc is None:  # a test that failed between kill and start left it down
+        restart_server.start()
+    return restart_server
 
 
 def _api(url: str) -> Api:
@@ -46,9 +69,10 @@ def test_kill_during_copy_image_resumes(proc, ceph_clusters: list[Any]) -> None:
     assert api.post(f"/v2/images/{iid}/import", json={
         "method": {"name": "copy-image"}, "stores": ["dcn0", "edge"]}).status_code == 202
     deadline = time.monotonic() + 60
-    while iid not in _rbd_ls(ceph_clusters[1], "images"):  # the copy into dcn0 has begun
-        assert time.monotonic() < deadline, "the copy never started"
-        time.sleep(0.01)
+    with _listing(ceph_clusters[1], "images") as dcn0_images:
+        while iid not in dcn0_images():  # the copy into dcn0 has begun
+            assert time.monotonic() < deadline, "the copy never started"
+            time.sleep(0.01)
     proc.kill()
     # mid-copy: the target exists, half written, with no location: the task's pending rows
     # name it, and its next run removes it before copying again

@@ -1,11 +1,13 @@
-"""Smoke: create, upload, show, download, delete through HTTP."""
+"""Smoke: create, upload, show, download, delete through HTTP, on an rbd and on a local store."""
 
 from __future__ import annotations
 
-from .helpers import Api, leftovers, md5, pattern, sha512
+from .conftest import ImageServer
+from .helpers import leftovers, md5, pattern, sha512
 
 
-def test_upload_download_delete(admin: Api, settings) -> None:
+def test_upload_download_delete(each_server: ImageServer) -> None:
+    admin, settings = each_server.admin, each_server.settings
     data = pattern(5 << 20)
     image = admin.create()
     resp = admin.upload(image["id"], data)

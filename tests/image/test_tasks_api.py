@@ -35,35 +35,35 @@ def _legacy(url: str, **props: Any) -> dict[str, Any]:
                              "container_format": "bare", **props}}}
 
 
-def test_legacy_import_task_creates_the_image(admin: Api, settings: Settings,
+def test_legacy_import_task_creates_the_image(local_admin: Api, local_settings: Settings,
                                               web: tuple[str, Path]) -> None:
     data = pattern(3 << 20, seed=31)
     (web[1] / "task.raw").write_bytes(data)
     body = _legacy(f"{web[0]}/task.raw", visibility="public")
-    resp = admin.post("/v2/tasks", json=body)
+    resp = local_admin.post("/v2/tasks", json=body)
     assert resp.status_code == 201, resp.text
     created = resp.json()
     assert created["type"] == "import" and created["status"] in ("pending", "processing")
     assert created["input"] == body["input"] and resp.headers["location"].endswith(created["id"])
-    task = _wait_task(admin, created["id"])
+    task = _wait_task(local_admin, created["id"])
     assert task["status"] == "success", task
     iid = task["result"]["image_id"]
-    image = admin.image(iid)
+    image = local_admin.image(iid)
     assert image["status"] == "active" and image["visibility"] == "public"
     assert image["name"] == body["input"]["image_properties"]["name"]
     assert image["checksum"] == md5(data) and image["stores"] == "central"
-    admin.delete(f"/v2/images/{iid}")
-    assert leftovers(settings, iid) == {}
+    local_admin.delete(f"/v2/images/{iid}")
+    assert leftovers(local_settings, iid) == {}
 
 
-def test_failed_legacy_import_leaves_no_image(admin: Api, settings: Settings,
+def test_failed_legacy_import_leaves_no_image(local_admin: Api, local_settings: Settings,
                                               web: tuple[str, Path]) -> None:
-    created = admin.post("/v2/tasks", json=_legacy(f"{web[0]}/missing.raw")).json()
-    task = _wait_task(admin, created["id"])
+    created = local_admin.post("/v2/tasks", json=_legacy(f"{web[0]}/missing.raw")).json()
+    task = _wait_task(local_admin, created["id"])
     assert task["status"] == "failure" and task["message"], task
     iid = task["image_id"]
-    assert admin.get(f"/v2/images/{iid}").status_code == 404
-    assert leftovers(settings, iid) == {}
+    assert local_admin.get(f"/v2/images/{iid}").status_code == 404
+    assert leftovers(local_settings, iid) == {}
 
 
 @pytest.mark.parametrize("body", [
@@ -74,60 +74,60 @@ def test_failed_legacy_import_leaves_no_image(admin: Api, settings: Settings,
     _legacy("http://127.0.0.1/x", disk_format="floppy"),  # image properties checked too
     {**_legacy("http://127.0.0.1/x"), "status": "success"},
 ])
-def test_bad_task_requests_are_400_and_create_nothing(admin: Api, body: Any) -> None:
-    before = admin.get("/v2/tasks", params={"limit": 1000}).json()["tasks"]
-    resp = admin.post("/v2/tasks", json=body)
+def test_bad_task_requests_are_400_and_create_nothing(local_admin: Api, body: Any) -> None:
+    before = local_admin.get("/v2/tasks", params={"limit": 1000}).json()["tasks"]
+    resp = local_admin.post("/v2/tasks", json=body)
     assert resp.status_code == 400, resp.text
     assert resp.json()["code"] == "400 Bad Request" and resp.json()["message"]
-    assert admin.get("/v2/tasks", params={"limit": 1000}).json()["tasks"] == before
+    assert local_admin.get("/v2/tasks", params={"limit": 1000}).json()["tasks"] == before
 
 
-def test_tasks_api_is_for_admins(alice) -> None:
-    assert alice.api.get("/v2/tasks").status_code == 403
-    assert alice.api.get(f"/v2/tasks/{uuid.uuid4()}").status_code == 403
-    assert alice.api.post("/v2/tasks", json=_legacy("http://127.0.0.1/x")).status_code == 403
+def test_tasks_api_is_for_admins(local_alice) -> None:
+    assert local_alice.api.get("/v2/tasks").status_code == 403
+    assert local_alice.api.get(f"/v2/tasks/{uuid.uuid4()}").status_code == 403
+    assert local_alice.api.post("/v2/tasks", json=_legacy("http://127.0.0.1/x")).status_code == 403
 
 
-def test_list_filter_page_and_show(admin: Api) -> None:
+def test_list_filter_page_and_show(local_admin: Api) -> None:
     # two api_image_import tasks of copy-images, one legacy task that fails
     ids = []
     for _ in range(2):
-        iid = admin.create()["id"]
-        assert admin.upload(iid, pattern(1 << 20)).status_code == 204
-        resp = admin.post(f"/v2/images/{iid}/import", json={
+        iid = local_admin.create()["id"]
+        assert local_admin.upload(iid, pattern(1 << 20)).status_code == 204
+        resp = local_admin.post(f"/v2/images/{iid}/import", json={
             "method": {"name": "copy-image"}, "stores": ["central-b"]})
         assert resp.status_code == 202
-        ids.append(admin.wait_tasks(iid)[0]["id"])
-    listed = admin.get("/v2/tasks", params={"type": "api_image_import", "limit": 1000}).json()
+        ids.append(local_admin.wait_tasks(iid)[0]["id"])
+    listed = local_admin.get("/v2/tasks", params={"type": "api_image_import", "limit": 1000}).json()
     assert {t["id"] for t in listed["tasks"]} >= set(ids)
     assert listed["schema"] == "/v2/schemas/tasks"
     assert all(t["type"] == "api_image_import" and "input" not in t for t in listed["tasks"])
-    page = admin.get("/v2/tasks", params={"limit": 1, "sort_dir": "asc"}).json()
+    page = local_admin.get("/v2/tasks", params={"limit": 1, "sort_dir": "asc"}).json()
     assert len(page["tasks"]) == 1 and "marker=" in page["next"]
-    nxt = admin.get(page["next"]).json()
+    nxt = local_admin.get(page["next"]).json()
     assert nxt["tasks"][0]["id"] != page["tasks"][0]["id"]
-    shown = admin.get(f"/v2/tasks/{ids[0]}").json()
+    shown = local_admin.get(f"/v2/tasks/{ids[0]}").json()
     assert shown["status"] == "success" and shown["input"]["import_req"]["stores"] == ["central-b"]
-    assert admin.get(f"/v2/tasks/{uuid.uuid4()}").status_code == 404
-    assert admin.get("/v2/tasks", params={"sort_key": "size"}).status_code == 400
-    assert admin.get("/v2/tasks", params={"marker": str(uuid.uuid4())}).status_code == 400
-    assert admin.get("/v2/schemas/task").json()["name"] == "task"
+    assert local_admin.get(f"/v2/tasks/{uuid.uuid4()}").status_code == 404
+    assert local_admin.get("/v2/tasks", params={"sort_key": "size"}).status_code == 400
+    assert local_admin.get("/v2/tasks", params={"marker": str(uuid.uuid4())}).status_code == 400
+    assert local_admin.get("/v2/schemas/task").json()["name"] == "task"
 
 
-def test_task_commands_of_the_clients(srv: RunningServer, admin: Api, tmp_path: Path,
+def test_task_commands_of_the_clients(local_srv: RunningServer, local_admin: Api, tmp_path: Path,
                                       web: tuple[str, Path]) -> None:
     (web[1] / "cli.raw").write_bytes(pattern(1 << 20, seed=32))
     body = _legacy(f"{web[0]}/cli.raw")
-    res = glance(srv.url, "admin", srv.admin_password, "admin", "task-create", "--type",
+    res = glance(local_srv.url, "admin", local_srv.admin_password, "admin", "task-create", "--type",
                  "import", "--input", json.dumps(body["input"]))
     task_id = next(line.split("|")[2].strip() for line in res.stdout.splitlines()
                    if line.startswith("| id "))
-    assert _wait_task(admin, task_id)["status"] == "success"
-    shown = glance(srv.url, "admin", srv.admin_password, "admin", "task-show", task_id)
+    assert _wait_task(local_admin, task_id)["status"] == "success"
+    shown = glance(local_srv.url, "admin", local_srv.admin_password, "admin", "task-show", task_id)
     assert "success" in shown.stdout
-    clouds = srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+    clouds = local_srv.write_clouds_yaml(tmp_path / "clouds.yaml")
     listed = openstack_json(clouds, "image", "task", "list", "--type", "import")
     assert task_id in {t["ID"] for t in listed}
     task = openstack_json(clouds, "image", "task", "show", task_id)
     assert task["status"] == "success"
-    admin.delete(f"/v2/images/{task['result']['image_id']}")
+    local_admin.delete(f"/v2/images/{task['result']['image_id']}")
