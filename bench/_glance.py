@@ -1,4 +1,4 @@
-"""Glance 33 as a peer in the same run: started by peers/glance-setup.sh on a cluster the benchmark
+"""Glance 33 as a peer in the same run: started by ../shared/peers/glance-setup.sh on a cluster the benchmark
 started, driven over HTTP with the identity headers keystonemiddleware would set (no Keystone).
 
     with glance_peer(root / "glance", clusters[0].conf) as g:
@@ -22,7 +22,10 @@ from typing import Any
 import httpx
 from _common import run
 
-PEERS = Path(__file__).resolve().parent / "peers"
+PEERS = Path(__file__).resolve().parent / "peers"  # our own peers (Keystone)
+# Glance's set-up is the shared one (../shared/peers beside the repo): given CEPH_CONF, it runs
+# Glance on that cluster instead of starting one of its own.
+SHARED_PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
 HEADERS = {"X-Identity-Status": "Confirmed", "X-Roles": "admin,member,reader",
            "X-Project-Id": "0123456789abcdef0123456789abcdef",
            "X-User-Id": "fedcba9876543210fedcba9876543210"}
@@ -86,10 +89,10 @@ def glance_peer(folder: Path, ceph_conf: Path) -> Iterator[Glance]:
     env = {**os.environ, "CEPH_CONF": str(ceph_conf), "GLANCE_DIR": str(folder),
            "GLANCE_PORT": str(port),
            "GLANCE_VENV": os.environ.get("GLANCE_VENV", "/tmp/bench-glance-venv")}
-    res = subprocess.run([str(PEERS / "glance-setup.sh")], env=env, capture_output=True, text=True)
+    res = subprocess.run([str(SHARED_PEERS / "glance-setup.sh")], env=env, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"glance-setup.sh failed:\n{res.stdout}\n{res.stderr}")
     try:
         yield Glance(f"http://127.0.0.1:{port}", folder)
     finally:
-        subprocess.run([str(PEERS / "glance-stop.sh")], env=env, capture_output=True)
+        subprocess.run([str(SHARED_PEERS / "glance-stop.sh")], env=env, capture_output=True)

@@ -7,7 +7,7 @@ Keystone 30 in the same run on the same machine.
                                             [--only reads,tokens,mix]
 
 Scenarios, each run against cowcloud (one `cowcloud serve`, SQLite) and then against the peers
-(Glance 33 under uWSGI from bench/peers/glance-setup.sh, no Keystone in front: its requests carry
+(Glance 33 under uWSGI from ../shared/peers/glance-setup.sh, no Keystone in front: its requests carry
 keystonemiddleware's headers; Keystone 30 under uWSGI from bench/peers/keystone-setup.sh, both on
 SQLite, 1 process x 4 threads each, as devstack runs them):
 - reads: every client alternates GET /v2/images (a page of --images images) and GET

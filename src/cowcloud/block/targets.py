@@ -26,6 +26,7 @@ class UnknownTarget(NotFound):
 class Target:
     section: str  # one of SECTIONS
     name: str
+    kind: str  # the cluster's configured kind ("rbd", "local"): known before it opens
     cluster: str
     pool: str
     site: str
@@ -57,7 +58,8 @@ class Targets:
             found: dict[str, Target] = {}
             for name, spec in getattr(settings, section).items():
                 found[name] = Target(
-                    section=section, name=name, cluster=spec.cluster, pool=spec.pool,
+                    section=section, name=name, kind=settings.clusters[spec.cluster].kind,
+                    cluster=spec.cluster, pool=spec.pool,
                     site=settings.clusters[spec.cluster].site, description=spec.description,
                     default=(name == default), weight=spec.weight, clusters=clusters)
             self._by_section[section] = found

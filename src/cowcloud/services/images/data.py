@@ -22,7 +22,7 @@ from ...block import devices, ingest
 from ...block.taps import zero_filled
 from ...db.models import Image
 from ...errors import Error
-from ...storage import BaseBackend, DeviceRef
+from ...storage import BaseBackend, DeviceRef, Undo
 from ..context import RequestContext
 from ..errors import Denied, Invalid, Unavailable
 from . import access, leases
@@ -119,13 +119,13 @@ async def _write(env: Env, ctx: RequestContext, image_id: str, chunks: AsyncIter
     row = STAGING_STORE if staging else store.name
     meta = store.describe(image_id, ".stage" if staging else "")
     try:
-        async with leases.held(env, image_id, row):
-            await _land(env, image_id, chunks, store, size, staging, disk_format, container)
-    except BaseException as exc:
-        await _undo(env, image_id, row, meta, "uploading" if staging else "saving")
-        if isinstance(exc, Unavailable):
-            raise unavailable(store.name, store.cluster, exc) from exc
-        raise
+        async with Undo() as undo:
+            undo.add(_undo, env, image_id, row, meta, "uploading" if staging else "saving")
+            async with leases.held(env, image_id, row):
+                await _land(env, image_id, chunks, store, size, staging, disk_format, container)
+            undo.commit()
+    except Unavailable as exc:
+        raise unavailable(store.name, store.cluster, exc) from exc
 
 
 async def _land(env: Env, image_id: str, chunks: AsyncIterable[bytes], store: Store,

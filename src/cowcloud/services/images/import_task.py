@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ...block import devices, ingest
 from ...db.models import Image
 from ...errors import Error
-from ...storage import BaseBackend, DeviceRef, SnapRef
+from ...storage import BaseBackend, DeviceRef, SnapRef, Undo
 from ...storage.contract import Progress
 from ...storage.errors import Busy
 from ...tasks import Control, Retry, TaskRecord
@@ -242,12 +242,10 @@ class ImportTask:
         done: list[str] = []
         if first is not None:
             await self._pending(task, st.id, targets)
-            try:
+            async with Undo() as undo:
+                undo.add(self._undo, st.id, [t.name for t in targets])
                 landed = await convert_into(env, first, st.id, source[0], source[1], landed)
-            except Exception:
-                for t in targets:
-                    await env.discard(t.describe(st.id), drop_row=(st.id, t.name))
-                raise
+                undo.commit()
             if not await env.run(_store_done, st.id, first.name, not must_all, landed):
                 await env.discard(first.describe(st.id), drop_row=(st.id, first.name))
                 raise Invalid("the image was deleted during its import")
@@ -318,14 +316,16 @@ class ImportTask:
 
         if must_all:
             try:
-                async with asyncio.TaskGroup() as tg:
-                    for t in targets:
-                        tg.create_task(one(t))
+                async with Undo() as undo:
+                    # `done` grows as targets land: the step reads it when it runs
+                    undo.add(self._undo, image_id, done, [t.name for t in targets])
+                    async with asyncio.TaskGroup() as tg:
+                        for t in targets:
+                            tg.create_task(one(t))
+                    undo.commit()
             except asyncio.CancelledError:
-                await self._undo(image_id, [*done, *(t.name for t in targets)])
                 raise
             except BaseException:
-                await self._undo(image_id, [*done, *(t.name for t in targets)])
                 raise _failure(failures) from None
             if not await env.run(_activate_all, image_id, done, landed):
                 await self._undo(image_id, done)
@@ -336,8 +336,8 @@ class ImportTask:
                 raise _failure(failures)
         return done
 
-    async def _undo(self, image_id: str, stores: list[str]) -> None:
-        for name in dict.fromkeys(stores):
+    async def _undo(self, image_id: str, *stores: list[str]) -> None:
+        for name in dict.fromkeys(name for group in stores for name in group):
             await self._discard(image_id, name)
 
     async def _discard(self, image_id: str, name: str) -> None:

@@ -197,10 +197,9 @@ class ImageService:
                 props: dict[str, Any] = {"pool": st.pool, "chunk_size": CHUNK_SIZE,
                                          "thin_provisioning": True, "cluster": st.cluster}
                 # a cluster that has not opened yet has not told its id: left out until it does
-                kind = st.kind if st.backend.available else "rbd" if st.rbd else "local"
                 if st.backend.available:
-                    props["fsid" if kind == "rbd" else "cluster_id"] = st.cluster_id
-                item.update(type=kind, properties=props)
+                    props["fsid" if st.kind == "rbd" else "cluster_id"] = st.cluster_id
+                item.update(type=st.kind, properties=props)
             out.append(item)
         return out
 

@@ -36,11 +36,8 @@ class Store:
     description: str
     default: bool
     backend: BaseBackend
+    kind: str  # the location scheme: the cluster's configured kind, known before it opens
     weight: int = 0
-
-    @property
-    def kind(self) -> str:
-        return self.backend.info.kind
 
     @property
     def cluster_id(self) -> str:
@@ -90,7 +87,7 @@ class Stores:
             self._stores[name] = Store(
                 name=name, cluster=target.cluster, pool=target.pool,
                 description=target.description, default=target.default,
-                backend=target.backend, weight=target.weight)
+                backend=target.backend, kind=target.kind, weight=target.weight)
         self._weights = {name: store.weight for name, store in self._stores.items()}
 
     def __contains__(self, name: object) -> bool:
