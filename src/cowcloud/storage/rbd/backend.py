@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from ..base import BaseBackend, check_name
-from ..contract import BackendInfo, DeviceRef, Extent, MiB, Progress, SnapRef
+from ..contract import BackendInfo, DeviceRef, SnapRef
 from ..errors import NotFound, Unavailable
-from . import io
 from .clones import CloneOps
 from .cluster import RbdCluster
 from .devices import DeviceOps
+from .io import IoOps
 from .locks import LockOps
 from .snapshots import SnapshotOps
 from .timeouts import Timeouts
 
 
-class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
+class RbdBackend(DeviceOps, IoOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
     """Block devices are RBD images (format 2, layering + exclusive-lock + object-map +
     fast-diff + deep-flatten) in the pools of one cluster, over one long-lived connection.
 
-    The contract's operations live with their concern (devices.py, snapshots.py, clones.py,
-    locks.py), each a mixin over `self.cluster`; this class holds the lifecycle."""
+    The contract's operations live with their concern (devices.py, io.py, snapshots.py,
+    clones.py, locks.py), each a mixin over `self.cluster`; this class holds the lifecycle."""
 
     kind = "rbd"
 
@@ -95,32 +95,6 @@ class RbdBackend(DeviceOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
         if self.keyring:
             spec += f":keyring={_esc(self.keyring)}"
         yield {"driver": "raw", "file": {"driver": "rbd", "filename": spec}}
-
-    # ---------------------------------------------------------------- data
-
-    async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None:
-        await io.write(self.cluster, dev, offset, data)
-
-    async def read(self, dev: DeviceRef, offset: int, length: int) -> bytes:
-        return await io.read(self.cluster, dev, offset, length)
-
-    async def extents(self, dev: DeviceRef) -> list[Extent]:
-        return await io.extents(self.cluster, dev)
-
-    async def read_extents(self, dev: DeviceRef, chunk_size: int = 8 * MiB
-                           ) -> AsyncIterator[tuple[int, bytes]]:
-        async for item in io.read_extents(self.cluster, dev, chunk_size):
-            yield item
-
-    async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *, offset: int = 0,
-                           grow: bool = False, progress: Progress | None = None) -> int:
-        return await io.write_stream(self.cluster, dev, chunks, offset=offset, grow=grow,
-                                     progress=progress, chunk_size=self.io_chunk)
-
-    async def write_extents(self, dev: DeviceRef, items: AsyncIterable[tuple[int, bytes]], *,
-                            progress: Progress | None = None) -> int:
-        return await io.write_extents(self.cluster, dev, items, progress=progress)
-
 
 
 def _esc(value: object) -> str:

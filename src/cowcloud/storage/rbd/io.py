@@ -19,7 +19,7 @@ from typing import Any
 
 from ...errors import Error
 from ..base import check_range, merge_extents
-from ..contract import DeviceRef, Extent, Progress
+from ..contract import DeviceRef, Extent, MiB, Progress
 from ..errors import InvalidArgument, Unavailable
 from ..streams import is_zero, rechunk
 from ._errors import error_for_errno
@@ -33,31 +33,9 @@ WRITE_WINDOW = 8
 READ_AHEAD = 4  # aio reads in flight per stream
 
 
-async def write(cluster: RbdCluster, dev: DeviceRef, offset: int, data: bytes) -> None:
-    payload = data if isinstance(data, bytes) else bytes(data)
-
-    def work(image: Image) -> None:
-        check_range(int(image.size()), offset, len(payload))
-        if payload:
-            ensure_unlocked(image, dev, "write to")
-            image.write(payload, offset)
-    await cluster.with_image(dev, work, what=f"write {dev} at {offset}")
-
-
-async def read(cluster: RbdCluster, dev: DeviceRef, offset: int, length: int) -> bytes:
-    def work(image: Image) -> bytes:
-        check_range(int(image.size()), offset, length)
-        return bytes(image.read(offset, length)) if length else b""
-    return await cluster.with_image(dev, work, read_only=True, what=f"read {dev} at {offset}")
-
-
 def _extents_of(image: Image) -> list[Extent]:
     # include_parent: a clone reads its parent's data where it has none of its own.
     return merge_extents([Extent(o, n) for o, n in allocated(image, include_parent=True)])
-
-
-async def extents(cluster: RbdCluster, dev: DeviceRef) -> list[Extent]:
-    return await cluster.with_image(dev, _extents_of, read_only=True, what=f"extents of {dev}")
 
 
 # ------------------------------------------------------------------ aio plumbing
@@ -194,100 +172,6 @@ def _resize(image: Image, size: int) -> None:
     image.resize(size, allow_shrink=True)
 
 
-async def write_stream(cluster: RbdCluster, dev: DeviceRef, chunks: AsyncIterable[bytes], *,
-                       offset: int = 0, grow: bool = False, progress: Progress | None = None,
-                       chunk_size: int, window: int = WRITE_WINDOW) -> int:
-    """BaseBackend.write_stream's contract, with `window` aio writes in flight.
-
-    All-zero objects are zeroed rather than written: holes stay holes, and old data under
-    them goes. With grow, the device doubles as needed and ends exactly at the written
-    length. On failure nothing is removed; what was written stays (the caller owns the
-    device and its cleanup).
-    """
-    if offset < 0:
-        raise InvalidArgument(f"negative offset {offset}")
-    what = f"write {dev}"
-    async with cluster.session(dev, what=what) as session:
-        size, unit = await session.run(_writable_size, dev)
-        writer = _WriteWindow(session, window, what, cluster.timeouts.stall)
-        pos = offset
-        async for piece in rechunk(chunks, chunk_size):
-            end = pos + len(piece)
-            if end > size:
-                if not grow:
-                    raise InvalidArgument(f"stream is longer than {dev} ({size} bytes)")
-                size = max(end, size * 2)  # doubling: few resizes for uploads of unknown size
-                await writer.drain()
-                await session.run(_resize, size)
-            for at, length, data in _runs(piece, pos, unit):
-                await writer.submit(at, length, data)
-            pos = end
-            if progress:
-                progress(pos - offset, size)
-        await writer.drain()
-        if grow and size != pos:
-            await session.run(_resize, pos)
-    return pos - offset
-
-
-async def write_extents(cluster: RbdCluster, dev: DeviceRef,
-                        items: AsyncIterable[tuple[int, bytes]], *,
-                        progress: Progress | None = None, window: int = WRITE_WINDOW) -> int:
-    """BaseBackend.write_extents with the image open throughout and `window` writes in flight
-    (copy_device feeds it from another device's read_extents)."""
-    what = f"write {dev}"
-    written = reached = 0
-    async with cluster.session(dev, what=what) as session:
-        size, _unit = await session.run(_writable_size, dev)
-        writer = _WriteWindow(session, window, what, cluster.timeouts.stall)
-        async for offset, data in items:
-            check_range(size, offset, len(data))
-            await writer.submit(offset, len(data), data)
-            written += len(data)
-            reached = max(reached, offset + len(data))
-            if progress:
-                progress(reached, size)
-        await writer.drain()
-    return written
-
-
-async def read_extents(cluster: RbdCluster, dev: DeviceRef, chunk_size: int,
-                       depth: int = READ_AHEAD) -> AsyncIterator[tuple[int, bytes]]:
-    """(offset, data) for every chunk of the extents that is not all zeros, in order."""
-    if chunk_size <= 0:
-        raise InvalidArgument(f"invalid chunk size {chunk_size}")
-    loop = asyncio.get_running_loop()
-    async with cluster.session(dev, read_only=True, what=f"read {dev}") as session:
-        spans = await session.run(_extents_of)
-        pieces = ((pos, min(chunk_size, ext.end - pos))
-                  for ext in spans for pos in range(ext.offset, ext.end, chunk_size))
-        pending: deque[tuple[int, asyncio.Future[Any]]] = deque()
-        try:
-            for pos, length in pieces:
-                fut, cb = _completion(loop, f"read {dev} at {pos}")
-                pending.append((pos, fut))
-                try:
-                    await session.run(_start_read, pos, length, cb)
-                except BaseException:
-                    fut.cancel()  # never started: nothing would ever complete it
-                    raise
-                while len(pending) >= depth or (pending and pending[0][1].done()):
-                    out = await _next(pending)
-                    if out is not None:
-                        yield out
-            while pending:
-                out = await _next(pending)
-                if out is not None:
-                    yield out
-        finally:
-            # Reads still in flight write into buffers of this image: let them land first.
-            if pending:
-                await asyncio.wait([f for _, f in pending])
-                for _, f in pending:
-                    if not f.cancelled():
-                        f.exception()
-
-
 async def _next(pending: deque[tuple[int, asyncio.Future[Any]]]) -> tuple[int, bytes] | None:
     pos, fut = pending[0]
     data = await fut
@@ -295,3 +179,127 @@ async def _next(pending: deque[tuple[int, asyncio.Future[Any]]]) -> tuple[int, b
     if data is None or is_zero(data):
         return None
     return pos, bytes(data)
+
+
+class IoOps:
+    """The contract's data operations; RbdBackend provides `cluster` and `io_chunk`."""
+
+    cluster: RbdCluster
+    io_chunk: int
+
+    async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None:
+        cluster = self.cluster
+        payload = data if isinstance(data, bytes) else bytes(data)
+
+        def work(image: Image) -> None:
+            check_range(int(image.size()), offset, len(payload))
+            if payload:
+                ensure_unlocked(image, dev, "write to")
+                image.write(payload, offset)
+        await cluster.with_image(dev, work, what=f"write {dev} at {offset}")
+
+    async def read(self, dev: DeviceRef, offset: int, length: int) -> bytes:
+        cluster = self.cluster
+        def work(image: Image) -> bytes:
+            check_range(int(image.size()), offset, length)
+            return bytes(image.read(offset, length)) if length else b""
+        return await cluster.with_image(dev, work, read_only=True, what=f"read {dev} at {offset}")
+
+    async def extents(self, dev: DeviceRef) -> list[Extent]:
+        cluster = self.cluster
+        return await cluster.with_image(dev, _extents_of, read_only=True, what=f"extents of {dev}")
+
+    async def write_stream(self, dev: DeviceRef, chunks: AsyncIterable[bytes], *,
+                           offset: int = 0, grow: bool = False, progress: Progress | None = None,
+                           window: int = WRITE_WINDOW) -> int:
+        """BaseBackend.write_stream's contract, with `window` aio writes in flight.
+
+        All-zero objects are zeroed rather than written: holes stay holes, and old data under
+        them goes. With grow, the device doubles as needed and ends exactly at the written
+        length. On failure nothing is removed; what was written stays (the caller owns the
+        device and its cleanup).
+        """
+        cluster = self.cluster
+        chunk_size = self.io_chunk
+        if offset < 0:
+            raise InvalidArgument(f"negative offset {offset}")
+        what = f"write {dev}"
+        async with cluster.session(dev, what=what) as session:
+            size, unit = await session.run(_writable_size, dev)
+            writer = _WriteWindow(session, window, what, cluster.timeouts.stall)
+            pos = offset
+            async for piece in rechunk(chunks, chunk_size):
+                end = pos + len(piece)
+                if end > size:
+                    if not grow:
+                        raise InvalidArgument(f"stream is longer than {dev} ({size} bytes)")
+                    size = max(end, size * 2)  # doubling: few resizes for uploads of unknown size
+                    await writer.drain()
+                    await session.run(_resize, size)
+                for at, length, data in _runs(piece, pos, unit):
+                    await writer.submit(at, length, data)
+                pos = end
+                if progress:
+                    progress(pos - offset, size)
+            await writer.drain()
+            if grow and size != pos:
+                await session.run(_resize, pos)
+        return pos - offset
+
+    async def write_extents(self, dev: DeviceRef,
+                            items: AsyncIterable[tuple[int, bytes]], *,
+                            progress: Progress | None = None, window: int = WRITE_WINDOW) -> int:
+        """BaseBackend.write_extents with the image open throughout and `window` writes in flight
+        (copy_device feeds it from another device's read_extents)."""
+        cluster = self.cluster
+        what = f"write {dev}"
+        written = reached = 0
+        async with cluster.session(dev, what=what) as session:
+            size, _unit = await session.run(_writable_size, dev)
+            writer = _WriteWindow(session, window, what, cluster.timeouts.stall)
+            async for offset, data in items:
+                check_range(size, offset, len(data))
+                await writer.submit(offset, len(data), data)
+                written += len(data)
+                reached = max(reached, offset + len(data))
+                if progress:
+                    progress(reached, size)
+            await writer.drain()
+        return written
+
+    async def read_extents(self, dev: DeviceRef, chunk_size: int = 8 * MiB,
+                           depth: int = READ_AHEAD) -> AsyncIterator[tuple[int, bytes]]:
+        """(offset, data) for every chunk of the extents that is not all zeros, in order."""
+        cluster = self.cluster
+        if chunk_size <= 0:
+            raise InvalidArgument(f"invalid chunk size {chunk_size}")
+        loop = asyncio.get_running_loop()
+        async with cluster.session(dev, read_only=True, what=f"read {dev}") as session:
+            spans = await session.run(_extents_of)
+            pieces = ((pos, min(chunk_size, ext.end - pos))
+                      for ext in spans for pos in range(ext.offset, ext.end, chunk_size))
+            pending: deque[tuple[int, asyncio.Future[Any]]] = deque()
+            try:
+                for pos, length in pieces:
+                    fut, cb = _completion(loop, f"read {dev} at {pos}")
+                    pending.append((pos, fut))
+                    try:
+                        await session.run(_start_read, pos, length, cb)
+                    except BaseException:
+                        fut.cancel()  # never started: nothing would ever complete it
+                        raise
+                    while len(pending) >= depth or (pending and pending[0][1].done()):
+                        out = await _next(pending)
+                        if out is not None:
+                            yield out
+                while pending:
+                    out = await _next(pending)
+                    if out is not None:
+                        yield out
+            finally:
+                # Reads still in flight write into buffers of this image: let them land first.
+                if pending:
+                    await asyncio.wait([f for _, f in pending])
+                    for _, f in pending:
+                        if not f.cancelled():
+                            f.exception()
