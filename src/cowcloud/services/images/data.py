@@ -23,8 +23,9 @@ from ...block.taps import zero_filled
 from ...db.models import Image
 from ...errors import Error
 from ...storage import BaseBackend, DeviceRef, Undo
+from ...storage.errors import NoSpace, PermissionDenied
 from ..context import RequestContext
-from ..errors import Denied, Invalid, Unavailable
+from ..errors import Denied, Invalid, TooLarge, Unavailable
 from . import access, leases
 from .env import ACTIVE, STAGED, Env, location
 from .errors import Conflict, ImageNotFound
@@ -126,6 +127,15 @@ async def _write(env: Env, ctx: RequestContext, image_id: str, chunks: AsyncIter
             undo.commit()
     except Unavailable as exc:
         raise unavailable(store.name, store.cluster, exc) from exc
+    except (NoSpace, PermissionDenied) as exc:
+        # What the user sees of a storage failure is the service's to say, in Glance's words
+        # (StorageFull is 413, StorageWriteDenied 503); the device names stay in the log.
+        log.warning("image %s: store %s refused the data: %s", image_id, store.name, exc)
+        if isinstance(exc, NoSpace):
+            raise TooLarge(f"Image storage media is full: store {store.name} has no room for "
+                           "this image") from exc
+        raise Unavailable(f"Insufficient permissions on image storage media: store "
+                          f"{store.name} refused the write") from exc
 
 
 async def _land(env: Env, image_id: str, chunks: AsyncIterable[bytes], store: Store,
