@@ -1,7 +1,8 @@
 """Every crafted image through every ingestion path, into both store kinds: refused, nothing left.
 
 Paths: upload (PUT /file) into the rbd store `central` and the local store `edge`, glance-direct
-staging (PUT /stage), web-download into each store kind. The files point their backing, data
+staging (PUT /stage), web-download into each store kind, and Glance's legacy import task (into
+an rbd default store, and a local one on the local-store server). The files point their backing, data
 and extent files at decoys made here (`qemu-img create -o data_file=X` truncates X), and each
 decoy is checked untouched at the end. copy-image, which moves data already accepted, is tested
 for what it may not do: put a non-raw image into an rbd store.
@@ -10,6 +11,7 @@ for what it may not do: put a non-raw image into an rbd store.
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -178,3 +180,35 @@ def test_local_store_takes_qemus_virtual_size(admin: Api, tmp_path: Path) -> Non
     assert admin.upload(iid, path.read_bytes(), store="edge").status_code == 204
     assert admin.image(iid)["virtual_size"] == 48 << 20
     admin.delete(f"/v2/images/{iid}")
+
+
+def _wait_task(api: Api, task_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = api.get(f"/v2/tasks/{task_id}").json()
+        if task["status"] in ("success", "failure"):
+            return task
+        assert time.monotonic() < deadline, task
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_legacy_import_task_refuses(admin: Api, local_admin: Api, settings: Settings,
+                                    local_settings: Settings, tmp_path: Path,
+                                    web: tuple[str, Path], case: str) -> None:
+    """Glance's legacy `import` task lands in the default store: rbd on one server, local on
+    the other; each refuses, and the image it made is gone with nothing left."""
+    base, root = web
+    data, fmt, _status = _crafted(case, tmp_path)
+    (root / f"{case}-legacy.img").write_bytes(data)
+    for api, where in ((admin, settings), (local_admin, local_settings)):
+        created = api.post("/v2/tasks", json={"type": "import", "input": {
+            "import_from": f"{base}/{case}-legacy.img",
+            "import_from_format": fmt["disk_format"],
+            "image_properties": {"name": f"legacy-{case}", **fmt}}})
+        assert created.status_code == 201, created.text
+        task = _wait_task(api, created.json()["id"])
+        assert task["status"] == "failure", task
+        assert api.get(f"/v2/images/{task['image_id']}").status_code == 404
+        assert leftovers(where, task["image_id"]) == {}
+    _decoys_untouched(tmp_path)
