@@ -76,8 +76,8 @@ class ServiceUnavailable(ApiError):
 
 
 _FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-                409: "conflict", 413: "overLimit", 415: "badMediaType", 501: "notImplemented",
-                503: "serviceUnavailable"}
+                405: "badMethod", 409: "conflictingRequest", 413: "overLimit",
+                415: "badMediaType", 501: "notImplemented", 503: "serviceUnavailable"}
 
 
 def error_body(path: str, status: int, message: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, bootstrap
 from .images import ImageService
 from .metadefs import MetadefService
 from .tokens import KEYS_FOLDER, FernetKeys, Tokens
+from .volumes import VolumeService
 
 log = logging.getLogger("cowcloud.runtime")
 
@@ -34,6 +35,7 @@ class Runtime:
         self.tasks = TaskRunner(self.db, lease_seconds=settings.image.task_lease_seconds)
         self.images = ImageService(settings, self.db, self.clusters, self.tasks)
         self.metadefs = MetadefService(self.db)
+        self.volumes = VolumeService(settings, self.db, self.clusters, self.tasks, self.images)
 
     def prepare(self) -> BootstrapResult:
         """The data folder, the schema, the token keys and the first-start identity (admin user,
@@ -48,6 +50,7 @@ class Runtime:
         await self.clusters.open()
         await self._ensure_local_pools()
         await self.images.start()  # stores, then recovery of interrupted writes
+        await self.volumes.start()  # the default type, then what a crash left
         await self.tasks.start()  # resumes abandoned tasks
         log.info("runtime started", extra={"data_dir": str(self.settings.server.data_dir),
                                            "database": self.db.engine.url.render_as_string()})

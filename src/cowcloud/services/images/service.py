@@ -22,6 +22,7 @@ from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
 from ..policy import enforce
 from . import access, catalog, data, deletion, importing, members, recovery, task_api
+from .copies import ImageSource, image_source
 from .deletion import ReapTask
 from .env import REAP_KIND, Env
 from .import_task import ImportTask
@@ -157,6 +158,10 @@ class ImageService:
         return task_api.list_tasks(self.env, ctx, params)
 
     # ---------------------------------------------------------------- discovery
+
+    async def source(self, ctx: RequestContext, image_id: str) -> ImageSource:
+        """The image and where its copies are, for another domain (copies.py)."""
+        return await self.env.run(image_source, ctx, self.env.stores, image_id)
 
     def store_names(self) -> list[str]:
         return self.env.stores.names()
