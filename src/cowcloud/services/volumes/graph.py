@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -117,33 +118,40 @@ async def _drop_clone_snap(env: Env, backend: BaseBackend, snap: SnapRef) -> Non
 
 # ------------------------------------------------------------------ removal and collection
 
-async def drop_volume(env: Env, cluster: str, dev: DeviceRef) -> bool:
+async def drop_volume(env: Env, cluster: str, dev: DeviceRef,
+                      done: Callable[[bool], Awaitable[None]] | None = None) -> bool:
     """Removes a deleted volume's device and collects what it alone kept alive; True when
-    clones still read through it (the device stays, held)."""
+    clones still read through it (the device stays, held). `done(held)` records the outcome
+    under the graph lock, so no clone's removal can look for the row in between."""
     backend = env.backend(cluster)
     async with env.graph_lock:
         try:
             parent = (await backend.stat(dev)).parent
         except NotFound:
-            return False
-        if await devices.remove(backend, dev):
-            return True
-        if parent is not None:
+            parent = None
+        held = bool(await devices.remove(backend, dev))
+        if not held and parent is not None:
             await _collect(env, cluster, backend, parent)
-        return False
+        if done is not None:
+            await done(held)
+        return held
 
 
-async def drop_snapshot(env: Env, cluster: str, snap: SnapRef) -> bool:
-    """Removes a deleted snapshot's device snapshot; True when clones still read through it."""
+async def drop_snapshot(env: Env, cluster: str, snap: SnapRef,
+                        done: Callable[[bool], Awaitable[None]] | None = None) -> bool:
+    """Removes a deleted snapshot's device snapshot; True when clones still read through it.
+    `done(held)` as for drop_volume."""
     backend = env.backend(cluster)
     async with env.graph_lock:
         try:
-            if await backend.children(snap):
-                return True
+            held = bool(await backend.children(snap))
         except NotFound:
-            return False
-        await _remove_snap(backend, snap)
-        return False
+            held = False
+        if not held:
+            await _remove_snap(backend, snap)
+        if done is not None:
+            await done(held)
+        return held
 
 
 async def _remove_snap(backend: BaseBackend, snap: SnapRef) -> None:

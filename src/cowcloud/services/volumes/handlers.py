@@ -71,17 +71,19 @@ class DeleteVolume:
 
     async def run(self, task: TaskRecord, control: Control) -> dict[str, Any]:
         inp = task.input
+        env, vid = self.env, inp["volume_id"]
         held_snaps = []
         for sid in inp.get("snapshots", []):
-            if await graph.drop_snapshot(self.env, inp["cluster"],
-                                         snapshot_ref(inp["pool"], inp["volume_id"], sid)):
+            async def snap_done(held: bool, sid: str = sid) -> None:
+                await env.run(_mark_snapshot_deleted, sid)
+            if await graph.drop_snapshot(env, inp["cluster"],
+                                         snapshot_ref(inp["pool"], vid, sid), snap_done):
                 held_snaps.append(sid)
-            await self.env.run(_mark_snapshot_deleted, sid)
-        await self.env.run(_mark_volume_deleted, inp["volume_id"], True)
-        held = await graph.drop_volume(self.env, inp["cluster"],
-                                       volume_device(inp["pool"], inp["volume_id"]))
-        if not held:
-            await self.env.run(_mark_volume_deleted, inp["volume_id"], False)
+
+        async def done(held: bool) -> None:
+            await env.run(_mark_volume_deleted, vid, held)
+        held = await graph.drop_volume(env, inp["cluster"], volume_device(inp["pool"], vid),
+                                       done)
         return {"held": held, "held_snapshots": held_snaps}
 
     async def failed(self, task: TaskRecord, message: str) -> None:
@@ -95,17 +97,19 @@ class DeleteSnapshot:
 
     async def run(self, task: TaskRecord, control: Control) -> dict[str, Any]:
         inp = task.input
-        await self.env.run(_mark_snapshot_deleted, inp["snapshot_id"])
+
+        async def done(held: bool) -> None:
+            await self.env.run(_mark_snapshot_deleted, inp["snapshot_id"])
         held = await graph.drop_snapshot(
             self.env, inp["cluster"],
-            snapshot_ref(inp["pool"], inp["volume_id"], inp["snapshot_id"]))
+            snapshot_ref(inp["pool"], inp["volume_id"], inp["snapshot_id"]), done)
         return {"held": held}
 
     async def failed(self, task: TaskRecord, message: str) -> None:
         def work(s: Session) -> None:
             snap = s.get(VolumeSnapshot, task.input["snapshot_id"])
             if snap is not None and snap.status == "deleting":
-                snap.deleted, snap.status = False, "error_deleting"
+                snap.status = "error_deleting"
         await self.env.run(work)
 
 
@@ -131,13 +135,15 @@ async def sweep(env: Env) -> None:
     held, creating = await env.run(_unfinished)
     for sid, vid, cluster, pool in creating:
         try:
-            await graph.drop_snapshot(env, cluster, snapshot_ref(pool, vid, sid))
-            await env.run(_mark_snapshot_deleted, sid)
+            await graph.drop_snapshot(
+                env, cluster, snapshot_ref(pool, vid, sid),
+                lambda _held, sid=sid: env.run(_mark_snapshot_deleted, sid))
         except Exception:
             log.warning("sweep: snapshot %s left as it is", sid, exc_info=True)
     for vid, cluster, pool in held:
         try:
-            if not await graph.drop_volume(env, cluster, DeviceRef(pool, f"volume-{vid}")):
-                await env.run(_mark_volume_deleted, vid, False)
+            await graph.drop_volume(
+                env, cluster, DeviceRef(pool, f"volume-{vid}"),
+                lambda held, vid=vid: env.run(_mark_volume_deleted, vid, held))
         except Exception:
             log.warning("sweep: held volume %s left as it is", vid, exc_info=True)
