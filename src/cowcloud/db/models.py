@@ -379,7 +379,8 @@ class Volume(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), default="creating", index=True)
     size: Mapped[int] = mapped_column(Integer)  # GiB, as Cinder
-    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"))
+    # no foreign key: a type can be deleted once no live volume uses it (deleted rows stay)
+    volume_type_id: Mapped[str] = mapped_column(String(36))
     backend: Mapped[str] = mapped_column(String(255))  # the volume_backends target's name
     cluster: Mapped[str] = mapped_column(String(255))
     pool: Mapped[str] = mapped_column(String(255))

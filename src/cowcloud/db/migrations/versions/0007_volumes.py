@@ -50,14 +50,18 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['volume_type_id'], ['volume_types.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index(op.f('ix_volumes_deleted'), 'volumes', ['deleted'], unique=False)
-    op.create_index(op.f('ix_volumes_held'), 'volumes', ['held'], unique=False)
-    op.create_index(op.f('ix_volumes_name'), 'volumes', ['name'], unique=False)
-    op.create_index(op.f('ix_volumes_project_id'), 'volumes', ['project_id'], unique=False)
-    op.create_index(op.f('ix_volumes_status'), 'volumes', ['status'], unique=False)
+    op.create_index(op.f('ix_volumes_deleted'), 'volumes', ['deleted'],
+                    unique=False)
+    op.create_index(op.f('ix_volumes_held'), 'volumes', ['held'],
+                    unique=False)
+    op.create_index(op.f('ix_volumes_name'), 'volumes', ['name'],
+                    unique=False)
+    op.create_index(op.f('ix_volumes_project_id'), 'volumes', ['project_id'],
+                    unique=False)
+    op.create_index(op.f('ix_volumes_status'), 'volumes', ['status'],
+                    unique=False)
     op.create_table('volume_snapshots',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=True),
@@ -75,24 +79,39 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['volume_id'], ['volumes.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index(op.f('ix_volume_snapshots_deleted'), 'volume_snapshots', ['deleted'], unique=False)
-    op.create_index(op.f('ix_volume_snapshots_name'), 'volume_snapshots', ['name'], unique=False)
-    op.create_index(op.f('ix_volume_snapshots_project_id'), 'volume_snapshots', ['project_id'], unique=False)
-    op.create_index(op.f('ix_volume_snapshots_status'), 'volume_snapshots', ['status'], unique=False)
-    op.create_index(op.f('ix_volume_snapshots_volume_id'), 'volume_snapshots', ['volume_id'], unique=False)
+    op.create_index(op.f('ix_volume_snapshots_deleted'), 'volume_snapshots', ['deleted'],
+                    unique=False)
+    op.create_index(op.f('ix_volume_snapshots_name'), 'volume_snapshots', ['name'],
+                    unique=False)
+    op.create_index(op.f('ix_volume_snapshots_project_id'), 'volume_snapshots', ['project_id'],
+                    unique=False)
+    op.create_index(op.f('ix_volume_snapshots_status'), 'volume_snapshots', ['status'],
+                    unique=False)
+    op.create_index(op.f('ix_volume_snapshots_volume_id'), 'volume_snapshots', ['volume_id'],
+                    unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f('ix_volume_snapshots_volume_id'), table_name='volume_snapshots')
-    op.drop_index(op.f('ix_volume_snapshots_status'), table_name='volume_snapshots')
-    op.drop_index(op.f('ix_volume_snapshots_project_id'), table_name='volume_snapshots')
-    op.drop_index(op.f('ix_volume_snapshots_name'), table_name='volume_snapshots')
-    op.drop_index(op.f('ix_volume_snapshots_deleted'), table_name='volume_snapshots')
+    op.drop_index(op.f('ix_volume_snapshots_volume_id'),
+                  table_name='volume_snapshots')
+    op.drop_index(op.f('ix_volume_snapshots_status'),
+                  table_name='volume_snapshots')
+    op.drop_index(op.f('ix_volume_snapshots_project_id'),
+                  table_name='volume_snapshots')
+    op.drop_index(op.f('ix_volume_snapshots_name'),
+                  table_name='volume_snapshots')
+    op.drop_index(op.f('ix_volume_snapshots_deleted'),
+                  table_name='volume_snapshots')
     op.drop_table('volume_snapshots')
-    op.drop_index(op.f('ix_volumes_status'), table_name='volumes')
-    op.drop_index(op.f('ix_volumes_project_id'), table_name='volumes')
-    op.drop_index(op.f('ix_volumes_name'), table_name='volumes')
-    op.drop_index(op.f('ix_volumes_held'), table_name='volumes')
-    op.drop_index(op.f('ix_volumes_deleted'), table_name='volumes')
+    op.drop_index(op.f('ix_volumes_status'),
+                  table_name='volumes')
+    op.drop_index(op.f('ix_volumes_project_id'),
+                  table_name='volumes')
+    op.drop_index(op.f('ix_volumes_name'),
+                  table_name='volumes')
+    op.drop_index(op.f('ix_volumes_held'),
+                  table_name='volumes')
+    op.drop_index(op.f('ix_volumes_deleted'),
+                  table_name='volumes')
     op.drop_table('volumes')
     op.drop_table('volume_types')
