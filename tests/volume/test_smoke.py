@@ -42,6 +42,15 @@ def test_with_and_without_project_in_the_path(admin: VolumeApi) -> None:
     admin.gone(vol["id"])
 
 
+def test_a_project_in_the_path_must_be_the_tokens(admin: VolumeApi, alice) -> None:
+    resp = admin.request("GET", "/volumes", project=False)
+    assert resp.status_code == 200
+    with httpx.Client(base_url=admin.url) as c:
+        other = c.get(f"/volume/v3/{alice.project_id}/volumes",
+                      headers={"X-Auth-Token": admin.token})
+    assert "doesn't match Context's project_id" in fault(other, 400)
+
+
 def test_errors_in_cinder_shape(admin: VolumeApi) -> None:
     missing = "7b6f0b6e-0000-4000-8000-000000000000"
     assert "could not be found" in fault(admin.get(f"/volumes/{missing}"), 404)

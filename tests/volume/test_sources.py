@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from cowcloud.config import Settings
 
 from .helpers import GiB, VolumeApi, fault, pattern, pool_devices, rbd_cli, read_device
@@ -113,16 +115,20 @@ def test_volume_from_volume_same_cluster_and_across(admin: VolumeApi, settings: 
     assert pool_devices(settings)["central"] == []
 
 
-def test_a_chain_of_held_devices_is_collected_bottom_up(admin: VolumeApi, settings: Settings
-                                                       ) -> None:
-    a = admin.wait(admin.create(size=1)["id"])
+@pytest.mark.parametrize("backend", ["central", "edge"])
+def test_a_chain_of_held_devices_is_collected_bottom_up(admin: VolumeApi, settings: Settings,
+                                                       backend: str) -> None:
+    """rbd and the local qcow2 backend alike: A <- B <- C, A and B deleted first (held), C
+    last: all three go, with their clone snapshots."""
+    vtype = _type(admin, backend)
+    a = admin.wait(admin.create(size=1, volume_type=vtype)["id"])
     b = admin.wait(admin.create(source_volid=a["id"])["id"])
     c = admin.wait(admin.create(source_volid=b["id"])["id"])
     _drop(admin, a["id"], b["id"])
-    left = pool_devices(settings)["central"]
+    left = pool_devices(settings)[backend]
     assert {f"volume-{a['id']}", f"volume-{b['id']}"} <= set(left)
     _drop(admin, c["id"])
-    assert pool_devices(settings)["central"] == []
+    assert pool_devices(settings)[backend] == []
 
 
 def test_deleting_a_snapshot_with_a_clone_keeps_its_data_until_the_clone_goes(

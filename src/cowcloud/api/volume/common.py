@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from ...services.volumes import VolumeService
 from ...services.volumes.views import MIN_VERSION, Version
-from ..auth import get_runtime, public_url
+from ...services.context import RequestContext
+from ...services.volumes.errors import InvalidInput
+from ..auth import get_context, get_runtime, public_url
 from ..image.common import json_body
 from ..limits import MAX_BODY_BYTES
 
@@ -37,3 +39,12 @@ def params(request: Request) -> dict[str, str]:
 
 async def body(request: Request) -> Any:
     return await json_body(request, limit=MAX_BODY_BYTES)
+
+
+def same_project(request: Request, ctx: RequestContext = Depends(get_context)) -> None:
+    """A project id in the path must be the token's, as Cinder checks (its ProjectMismatch):
+    the answer would otherwise be about another project than the URL names."""
+    project = request.path_params.get("project_id")
+    if project is not None and project != ctx.project_id:
+        raise InvalidInput(f"Malformed request URL: URL's project_id '{project}' doesn't "
+                           f"match Context's project_id '{ctx.project_id}'")
