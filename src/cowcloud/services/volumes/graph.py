@@ -22,7 +22,8 @@ from ...block import devices
 from ...db.models import Volume, VolumeSnapshot, utcnow
 from ...storage import BaseBackend, DeviceRef, SnapRef, Undo, can_clone, conversion
 from ...storage.copy import copy_device
-from ...storage.errors import NotFound
+from ...storage.errors import Busy, NotFound
+from ...tasks import Retry
 from .env import GiB, Env, is_clone_snap, snapshot_of, volume_of_device
 from .errors import InvalidInput
 
@@ -39,8 +40,12 @@ async def build(env: Env, inp: dict[str, Any]) -> None:
     size = inp["size"]
     src = inp["source"]
     async with env.graph_lock:
-        # No clone of a device that never became available can exist: fence and remove.
-        await devices.remove(backend, dev, fence=True)
+        # No clone of a device that never became available can exist: fence and remove. A
+        # dead writer's watch outlives its fenced lock until the OSD's watch timeout (30 s).
+        try:
+            await devices.remove(backend, dev, fence=True)
+        except Busy as exc:
+            raise Retry(5, f"waiting for a dead writer's hold to expire: {exc}") from None
         if src["kind"] == "volume":
             await _drop_clone_snap(env, backend, SnapRef(
                 DeviceRef(src["pool"], src["device"]), f"volume-{inp['volume_id']}.clone_snap"))
@@ -129,7 +134,10 @@ async def drop_volume(env: Env, cluster: str, dev: DeviceRef,
             parent = (await backend.stat(dev)).parent
         except NotFound:
             parent = None
-        held = bool(await devices.remove(backend, dev))
+        try:
+            held = bool(await devices.remove(backend, dev))
+        except Busy as exc:  # a dead client's watch (see build): the task runs again later
+            raise Retry(5, f"waiting for a hold on {dev} to expire: {exc}") from None
         if not held and parent is not None:
             await _collect(env, cluster, backend, parent)
         if done is not None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ...block import devices
 from ...db.models import Volume, VolumeSnapshot, utcnow
 from ...storage import DeviceRef
+from ...storage.errors import Busy
 from ...tasks import Control, TaskRecord
 from . import graph
 from .env import Env, clone_snap, snapshot_ref, volume_device
@@ -41,8 +42,13 @@ class CreateVolume:
         inp = task.input
         backend = self.env.backend(inp["cluster"])
         async with self.env.graph_lock:
-            await devices.remove(backend, volume_device(inp["pool"], inp["volume_id"]),
-                                 fence=True)
+            try:
+                await devices.remove(backend, volume_device(inp["pool"], inp["volume_id"]),
+                                     fence=True)
+            except Busy:
+                # still held by a dead writer: the device stays under its name, and deleting
+                # the volume (now in error) removes it once the hold has expired
+                log.warning("volume %s: device busy, left for the delete", inp["volume_id"])
             if inp["source"]["kind"] == "volume":
                 src = inp["source"]
                 await graph._drop_clone_snap(self.env, self.env.backend(src["cluster"]),
