@@ -22,7 +22,6 @@ from cowcloud.storage import DeviceRef
 from cowcloud.storage.errors import NotFound
 from cowcloud.storage.registry import make_backend
 
-
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 GiB = 1 << 30
 

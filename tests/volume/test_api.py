@@ -143,7 +143,7 @@ def test_bad_input_is_refused_with_nothing_left(admin: VolumeApi, alice: User,
     api = alice.api
     iid = api.image(pattern(1 << 20, seed=31), min_disk=2)
     big = api.image(pattern(1 << 20, seed=32))
-    vol = api.wait(api.create(size=1)["id"])
+    vol = api.wait(api.create(size=2)["id"])
     snap = api.snapshot(vol["id"])
     before = _state(admin, settings)
     missing = "7b6f0b6e-0000-4000-8000-000000000000"
@@ -155,7 +155,9 @@ def test_bad_input_is_refused_with_nothing_left(admin: VolumeApi, alice: User,
     fault(api.post("/volumes", json={"volume": {"source_volid": missing}}), 404)
     fault(api.post("/volumes", json={"volume": {"size": 1, "volume_type": missing}}), 404)
     assert "smaller than original volume size" in fault(api.post("/volumes", json={
-        "volume": {"source_volid": vol["id"], "size": 0}}), 400) or True
+        "volume": {"source_volid": vol["id"], "size": 1}}), 400)
+    assert "smaller than the snapshot size" in fault(api.post("/volumes", json={
+        "volume": {"snapshot_id": snap["id"], "size": 1}}), 400)
     fault(api.post("/volumes", json={"volume": {"size": 1, "availability_zone": "mars"}}), 400)
     fault(api.post("/volumes", json={"volume": {"size": 1, "multiattach": True}}), 400)
     fault(api.post("/volumes", json={"volume": {"size": 1, "metadata": {"k": 1}}}), 400)

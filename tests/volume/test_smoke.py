@@ -7,7 +7,7 @@ from server import RunningServer
 
 from cowcloud.config import Settings
 
-from .helpers import GiB, VolumeApi, fault, pattern, pool_devices, read_device, rbd_cli
+from .helpers import GiB, VolumeApi, fault, pattern, pool_devices, rbd_cli, read_device
 
 
 def test_version_discovery(srv: RunningServer) -> None:

@@ -12,7 +12,16 @@ import pytest
 
 from cowcloud.config import Settings
 
-from .helpers import GiB, VolumeApi, fault, pattern, pool_devices, rbd_cli, read_device
+from .helpers import (
+    GiB,
+    VolumeApi,
+    fault,
+    pattern,
+    pool_devices,
+    rbd_cli,
+    read_device,
+    wait_for,
+)
 
 
 def _drop(api: VolumeApi, *volume_ids: str) -> None:
@@ -157,7 +166,6 @@ def test_deleting_the_image_under_a_volume_defers_to_the_image_reaper(
     assert iid in pool_devices(settings, "image_stores")["central"]
     assert read_device(settings, "central", vol["id"], len(data)) == data
     _drop(admin, vol["id"])
-    from .helpers import wait_for
     wait_for(lambda: iid not in pool_devices(settings, "image_stores")["central"],
              what="the image's device reaped once its last clone went")
 
@@ -165,7 +173,6 @@ def test_deleting_the_image_under_a_volume_defers_to_the_image_reaper(
 def _type(api: VolumeApi, backend: str) -> str:
     """A volume type on `backend` (made once, by name)."""
     name = f"on-{backend}"
-    resp = api.get(f"/types/{name}")
     found = [t for t in api.get("/types").json()["volume_types"] if t["name"] == name]
     if found:
         return found[0]["id"]

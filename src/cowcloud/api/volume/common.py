@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from ...services.volumes import VolumeService
-from ...services.volumes.views import MIN_VERSION, Version
 from ...services.context import RequestContext
+from ...services.volumes import VolumeService
 from ...services.volumes.errors import InvalidInput
+from ...services.volumes.views import MIN_VERSION, Version
 from ..auth import get_context, get_runtime, public_url
 from ..image.common import json_body
 from ..limits import MAX_BODY_BYTES

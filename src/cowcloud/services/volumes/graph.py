@@ -24,7 +24,7 @@ from ...storage import BaseBackend, DeviceRef, SnapRef, Undo, can_clone, convers
 from ...storage.copy import copy_device
 from ...storage.errors import Busy, NotFound
 from ...tasks import Retry
-from .env import GiB, Env, is_clone_snap, snapshot_of, volume_of_device
+from .env import Env, GiB, is_clone_snap, snapshot_of, volume_of_device
 from .errors import InvalidInput
 
 log = logging.getLogger("cowcloud.volumes")

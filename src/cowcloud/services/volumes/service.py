@@ -22,8 +22,8 @@ from .env import (
     CREATE_KIND,
     DELETE_KIND,
     SNAPSHOT_DELETE_KIND,
-    GiB,
     Env,
+    GiB,
     snapshot_ref,
     volume_device,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,7 +89,6 @@ def list_snapshots(s: Session, ctx: RequestContext, params: dict[str, str], vers
     out: dict[str, Any] = {"snapshots": [snapshot_view(r, version, detail=detail)
                                          for r in chunk]}
     if more:
-        from urllib.parse import urlencode
         query = urlencode({**params, "marker": chunk[-1].id})
         out["snapshots_links"] = [{"rel": "next", "href":
                                    f"{base}/snapshots{'/detail' if detail else ''}?{query}"}]

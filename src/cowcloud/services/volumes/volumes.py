@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from ..context import RequestContext
 from ..policy import enforce
 from . import checks, listing, types
 from .access import load_snapshot, load_volume
-from .env import CREATE_KIND, DELETE_KIND, GiB, Env
+from .env import CREATE_KIND, DELETE_KIND, Env, GiB
 from .errors import InvalidInput, InvalidVolume, VolumeNotFound
 from .views import Version, volume_detail, volume_summary
 
@@ -229,7 +230,6 @@ def list_volumes(s: Session, ctx: RequestContext, params: dict[str, str], versio
 
 
 def _next(base: str, detail: bool, params: dict[str, str], chunk: list[Volume]) -> str:
-    from urllib.parse import urlencode
     query = {**params, "marker": chunk[-1].id}
     return f"{base}/volumes{'/detail' if detail else ''}?{urlencode(query)}"
 
