@@ -131,6 +131,17 @@ def test_volume_types(admin: VolumeApi, alice: User) -> None:
     _drop(alice.api, vol["id"])
     assert admin.delete(f"/types/{vtype['id']}").status_code == 202
     fault(admin.get(f"/types/{vtype['id']}"), 404)
+    # a private type is the admins' (type access lists are not built): others neither see
+    # nor use it
+    private = admin.post("/types", json={"volume_type": {
+        "name": unique("p"), "os-volume-type-access:is_public": False}}).json()["volume_type"]
+    assert private["is_public"] is False
+    assert private["id"] not in {t["id"] for t in
+                                 alice.api.get("/types").json()["volume_types"]}
+    fault(alice.api.get(f"/types/{private['id']}"), 404)
+    fault(alice.api.post("/volumes", json={"volume": {"size": 1,
+                                                      "volume_type": private["id"]}}), 404)
+    assert admin.delete(f"/types/{private['id']}").status_code == 202
 
 
 def _state(admin: VolumeApi, settings: Settings) -> tuple[set[str], dict[str, list[str]]]:

@@ -19,6 +19,17 @@ def test_version_discovery(srv: RunningServer) -> None:
     assert httpx.get(f"{srv.url}/volume/v3/").json()["versions"][0]["version"] == "3.67"
 
 
+def test_catalog_names_the_volume_service(srv: RunningServer, alice) -> None:
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": alice.name, "domain": {"id": "default"}, "password": alice.password}}},
+        "scope": {"project": {"id": alice.project_id}}}}
+    token = httpx.post(f"{srv.url}/identity/v3/auth/tokens", json=body).json()["token"]
+    by_type = {s["type"]: s for s in token["catalog"]}
+    for kind in ("block-storage", "volumev3"):
+        urls = {e["url"] for e in by_type[kind]["endpoints"]}
+        assert urls == {f"{srv.url}/volume/v3/{alice.project_id}"}
+
+
 def test_microversion_negotiation(admin: VolumeApi) -> None:
     plain = admin.get("/types")
     assert plain.status_code == 200

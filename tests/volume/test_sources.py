@@ -180,3 +180,17 @@ def _type(api: VolumeApi, backend: str) -> str:
         "name": name, "extra_specs": {"volume_backend_name": backend}}})
     assert resp.status_code == 200, resp.text
     return resp.json()["volume_type"]["id"]
+
+
+def test_a_source_being_read_by_a_build_cannot_be_deleted(admin: VolumeApi,
+                                                         settings: Settings) -> None:
+    data = pattern(96 << 20, seed=18)
+    iid = admin.image(data)
+    src = admin.wait(admin.create(size=1, imageRef=iid)["id"])
+    far = admin.create(source_volid=src["id"], volume_type=_type(admin, "dcn0"))
+    # the copy into the other cluster streams 96 MiB: the source is still being read
+    assert "being created" in fault(admin.delete(f"/volumes/{src['id']}"), 400)
+    admin.wait(far["id"])
+    assert read_device(settings, "dcn0", far["id"], 4096) == data[:4096]
+    _drop(admin, far["id"], src["id"])
+    admin.delete_image(iid)

@@ -19,6 +19,7 @@ from .access import load_snapshot, load_volume
 from .env import SNAPSHOT_DELETE_KIND, Env
 from .errors import InvalidInput, InvalidSnapshot, InvalidVolume, SnapshotNotFound
 from .views import Version, snapshot_view
+from .volumes import building_from
 
 SORT_KEYS = ("id", "name", "status", "size", "created_at", "updated_at", "volume_id")
 FILTERS = {"name", "status", "volume_id", "all_tenants", "project_id", "metadata"}
@@ -119,6 +120,8 @@ def start_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str) ->
     if snap.status not in ("available", "error"):
         raise InvalidSnapshot(f"Snapshot {snap.id} status must be available or error, but "
                               f"current status is: {snap.status}.")
+    if building_from(s, snapshot_id=snap.id):
+        raise InvalidSnapshot(f"Snapshot {snap.id} is the source of a volume being created.")
     vol = s.get(Volume, snap.volume_id)
     assert vol is not None
     snap.status = "deleting"

@@ -17,7 +17,7 @@ from ..policy import enforce
 from . import checks, listing, types
 from .access import load_snapshot, load_volume
 from .env import CREATE_KIND, DELETE_KIND, Env, GiB
-from .errors import InvalidInput, InvalidVolume, VolumeNotFound
+from .errors import InvalidInput, InvalidVolume, VolumeNotFound, VolumeTypeNotFound
 from .views import Version, volume_detail, volume_summary
 
 # Cinder's reserved image properties, never copied into volume_image_metadata
@@ -110,6 +110,8 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
         raise InvalidInput("A project-scoped token is needed to create a volume.")
     vtype = types.find(s, req.volume_type) if req.volume_type else types.find(
         s, types.DEFAULT_TYPE)
+    if not vtype.is_public and not ctx.is_admin:
+        raise VolumeTypeNotFound(str(req.volume_type))  # type access lists are not built
     target = types.backend_of(env, vtype)
     size = req.size
     bootable = False
@@ -179,6 +181,18 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
         "volume_id": vol.id, "cluster": vol.cluster, "pool": vol.pool, "size": size * GiB,
         "source": source})
     return volume_detail(vol, vtype.name, ctx, version, base)
+
+
+def building_from(s: Session, *, source_volid: str | None = None,
+                  snapshot_id: str | None = None) -> bool:
+    """Whether a volume still being built reads from that volume or snapshot: removing the
+    source under it would fail the build (its task clones the source later)."""
+    q = select(Volume.id).where(Volume.status == "creating", Volume.deleted.is_(False))
+    if source_volid:
+        q = q.where(Volume.source_volid == source_volid)
+    if snapshot_id:
+        q = q.where(Volume.snapshot_id == snapshot_id)
+    return s.scalar(q.limit(1)) is not None
 
 
 def _type_name(s: Session, vol: Volume) -> str:
@@ -342,7 +356,10 @@ def start_delete(s: Session, env: Env, ctx: RequestContext, volume_id: str,
                                                         VolumeSnapshot.deleted.is_(False))))
     if snaps and not cascade:
         raise InvalidVolume(f"Volume still has {len(snaps)} dependent snapshots.")
-    busy = [sn.id for sn in snaps if sn.status not in ("available", "error")]
+    if building_from(s, source_volid=vol.id):
+        raise InvalidVolume(f"Volume {vol.id} is the source of a volume being created.")
+    busy = [sn.id for sn in snaps if sn.status not in ("available", "error")
+            or building_from(s, snapshot_id=sn.id)]
     if busy:
         raise InvalidVolume(f"Snapshots {', '.join(busy)} are busy: a cascade needs each to "
                             "be available or in error.")
