@@ -122,3 +122,28 @@ def test_openstacksdk(srv: RunningServer, alice: User, settings: Settings) -> No
         assert f"volume-{vol.id}" not in pool_devices(settings)["central"]
     finally:
         conn.close()
+
+
+def test_admin_manages_types_with_the_cli(srv: RunningServer, tmp_path: Path, alice: User
+                                          ) -> None:
+    """The guide's `volume_backend_name = ceph`: a type per backend, made with the CLI, steers
+    where a user's volume goes."""
+    clouds = srv.write_clouds_yaml(tmp_path / "clouds.yaml",
+                                   alice=srv.cloud(alice.name, alice.password, alice.project))
+    name = unique("ceph-dcn0")
+    osc(clouds, "volume", "type", "create", "--property", "volume_backend_name=dcn0", name)
+    shown = openstack_json(clouds, "volume", "type", "show", name)
+    assert shown["properties"] == {"volume_backend_name": "dcn0"}
+    assert name in {t["Name"] for t in openstack_json(clouds, "volume", "type", "list",
+                                                      "--long")}
+    vol = openstack_json(clouds, "volume", "create", "--size", "1", "--type", name,
+                         unique("v"), cloud="alice")
+    vol = _wait_cli(clouds, vol["id"])
+    assert vol["type"] == name and vol["availability_zone"] == "dcn0"
+    snap = openstack_json(clouds, "volume", "snapshot", "create", "--volume", vol["id"],
+                          unique("s"), cloud="alice")
+    assert snap["id"] in {s["ID"] for s in openstack_json(clouds, "volume", "snapshot",
+                                                          "list", cloud="alice")}
+    osc(clouds, "volume", "delete", "--purge", vol["id"], cloud="alice")
+    _gone_cli(clouds, vol["id"])
+    osc(clouds, "volume", "type", "delete", name)
