@@ -135,6 +135,13 @@ class VolumeApi:
             assert resp.status_code == 204, resp.text
         return iid
 
+    def image_stores(self, image_id: str) -> list[str]:
+        with httpx.Client(base_url=f"{self.url}/image", timeout=120,
+                          headers={"X-Auth-Token": self.token}) as c:
+            resp = c.get(f"/v2/images/{image_id}")
+            assert resp.status_code == 200, resp.text
+            return [s for s in resp.json().get("stores", "").split(",") if s]
+
     def delete_image(self, image_id: str) -> None:
         with httpx.Client(base_url=f"{self.url}/image", timeout=120,
                           headers={"X-Auth-Token": self.token}) as c:

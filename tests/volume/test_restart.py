@@ -1,6 +1,7 @@
-"""A server killed (SIGKILL) while it copies an image into a volume on another cluster, and
-started again: the volume's build task resumes, removes the half-written device, copies again
-and the volume becomes available; nothing is left once it is deleted."""
+"""A server killed (SIGKILL) while it copies an image into a volume on another cluster (one
+with no image store, so the bytes go straight into the volume), and started again: the
+volume's build task resumes, removes the half-written device, copies again and the volume
+becomes available; nothing is left once it is deleted."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from image.procserver import PASSWORD, Proc, config_toml, free_port
+from image.procserver import PASSWORD, Proc, free_port
 
 from cowcloud.config import load
 
@@ -31,16 +32,29 @@ def _rbd_ls(info: Any, pool: str) -> list[str]:
 def proc(ceph_clusters: list[Any], tmp_path: Path) -> Iterator[Proc]:
     port = free_port()
     config = tmp_path / "cowcloud.toml"
-    config.write_text(config_toml(tmp_path, port, ceph_clusters) + "\n" + "\n".join(
-        f'[volume_backends.{name}]\ncluster = "{cluster}"\npool = "volumes"\n'
-        f'default = {"true" if name == "central" else "false"}\n'
-        for name, cluster in (("central", "ceph0"), ("dcn0", "ceph1"))))
+    config.write_text(_config(tmp_path, port, ceph_clusters))
     p = Proc(f"http://127.0.0.1:{port}", config, tmp_path)
     p.start()
     try:
         yield p
     finally:
         p.stop()
+
+
+def _config(data_dir: Path, port: int, ceph: list[Any]) -> str:
+    """Image store and volume backend `central` on ceph0; ceph1 has volume backend `dcn0`
+    only."""
+    lines = [f'[server]\nhost = "127.0.0.1"\nport = {port}\ndata_dir = "{data_dir}"\n',
+             '[image]\ntask_lease_seconds = 6\nreap_interval_seconds = 1\n',
+             '[sites.central]\n[sites.dcn0]\n']
+    for i, info in enumerate(ceph):
+        lines.append(f'[clusters.ceph{i}]\nkind = "rbd"\nsite = "{"central" if i == 0 else "dcn0"}"'
+                     f'\nconf = "{info.conf}"\nkeyring = "{info.keyring}"\nuser = "{info.user}"\n')
+    lines.append('[image_stores.central]\ncluster = "ceph0"\npool = "images"\ndefault = true\n')
+    lines.append('[volume_backends.central]\ncluster = "ceph0"\npool = "volumes"\n'
+                 'default = true\n')
+    lines.append('[volume_backends.dcn0]\ncluster = "ceph1"\npool = "volumes"\n')
+    return "\n".join(lines)
 
 
 def _api(url: str) -> VolumeApi:

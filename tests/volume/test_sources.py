@@ -30,17 +30,28 @@ def _drop(api: VolumeApi, *volume_ids: str) -> None:
         api.gone(vid)
 
 
-def test_image_without_a_copy_in_the_cluster_is_copied(admin: VolumeApi, settings: Settings,
-                                                       ceph_clusters) -> None:
+def test_image_without_a_copy_in_the_cluster_is_copied_there_once_then_cloned(
+        admin: VolumeApi, settings: Settings, ceph_clusters) -> None:
+    """The DCN pattern: an image in central only, volumes in dcn0. The first volume copies the
+    image into dcn0's image store (the image then lists it); that volume and every later one
+    there are COW clones of `images/<id>@snap` in dcn0's own cluster."""
     data = pattern(3 << 20, seed=11)
     iid = admin.image(data)  # central (ceph0) only
-    vol = admin.wait(admin.create(size=1, imageRef=iid, volume_type=_type(admin, "dcn0"))["id"])
-    assert vol["availability_zone"] == "dcn0"
-    info = rbd_cli(ceph_clusters[1], "info", f"volumes/volume-{vol['id']}")
-    assert "parent" not in info and info["size"] == GiB
-    assert read_device(settings, "dcn0", vol["id"], len(data)) == data
-    _drop(admin, vol["id"])
+    far = _type(admin, "dcn0")
+    first = admin.wait(admin.create(size=1, imageRef=iid, volume_type=far)["id"])
+    second = admin.wait(admin.create(size=1, imageRef=iid, volume_type=far)["id"])
+    assert first["availability_zone"] == "dcn0"
+    for vol in (first, second):
+        info = rbd_cli(ceph_clusters[1], "info", f"volumes/volume-{vol['id']}")
+        assert (info["parent"]["pool"], info["parent"]["image"],
+                info["parent"]["snapshot"]) == ("images", iid, "snap")
+        assert info["size"] == GiB
+        assert read_device(settings, "dcn0", vol["id"], len(data)) == data
+    assert sorted(admin.image_stores(iid)) == ["central", "dcn0"]
+    _drop(admin, first["id"], second["id"])
     admin.delete_image(iid)
+    wait_for(lambda: iid not in pool_devices(settings, "image_stores")["dcn0"],
+             what="the image's copy in dcn0 removed with the image")
 
 
 def test_qcow2_image_is_converted_into_the_volume(admin: VolumeApi, settings: Settings,

@@ -17,7 +17,7 @@ from ...db.models import Volume, VolumeSnapshot, utcnow
 from ...storage import DeviceRef
 from ...storage.errors import Busy
 from ...tasks import Control, TaskRecord
-from . import graph
+from . import graph, image_copy
 from .env import Env, clone_snap, snapshot_ref, volume_device
 
 log = logging.getLogger("cowcloud.volumes")
@@ -34,7 +34,10 @@ class CreateVolume:
         self.env = env
 
     async def run(self, task: TaskRecord, control: Control) -> dict[str, Any]:
-        await graph.build(self.env, task.input)
+        inp = task.input
+        if inp["source"]["kind"] == "image":
+            inp = {**inp, "source": await image_copy.local_source(self.env, inp, control)}
+        await graph.build(self.env, inp)
         await self.env.run(_set_volume, task.input["volume_id"], "creating", "available")
         return {"device": f"{task.input['pool']}/volume-{task.input['volume_id']}"}
 

@@ -18,6 +18,7 @@ from . import checks, listing, types
 from .access import load_snapshot, load_volume
 from .env import CREATE_KIND, DELETE_KIND, Env, GiB
 from .errors import InvalidInput, InvalidVolume, VolumeNotFound, VolumeTypeNotFound
+from .image_copy import copies_of
 from .views import Version, volume_detail, volume_summary
 
 # Cinder's reserved image properties, never copied into volume_image_metadata
@@ -121,9 +122,8 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
         assert size is not None
         _check_image(image, size)
         bootable, image_meta = True, image_metadata(image)
-        source = {"kind": "image", "disk_format": image.disk_format, "copies": [
-            {"cluster": c.cluster, "cluster_id": c.cluster_id, "pool": c.pool,
-             "device": c.device, "snap": c.snap} for c in image.copies]}
+        source = {"kind": "image", "image_id": image.id, "disk_format": image.disk_format,
+                  "copies": copies_of(image)}
     elif req.snapshot_id:
         snap = load_snapshot(s, ctx, req.snapshot_id, "volume:get_snapshot")
         if snap.status != "available":
