@@ -34,36 +34,39 @@ RAW_FORMATS = ("raw", "iso")  # bytes usable as a disk as they are
 
 async def build(env: Env, inp: dict[str, Any]) -> None:
     """volume-<id> := what `inp` describes; an earlier, interrupted run's device goes first.
-    On failure nothing of the new device (or of a clone snapshot made for it) is left."""
+    On failure nothing of the new device (or of a clone snapshot made for it) is left.
+
+    Only the steps that change the clone graph (a clone, a clone snapshot) hold the graph
+    lock: a copy of many GiB must not stall every other volume's delete meanwhile."""
     backend = env.backend(inp["cluster"])
     dev = DeviceRef(inp["pool"], f"volume-{inp['volume_id']}")
     size = inp["size"]
     src = inp["source"]
-    async with env.graph_lock:
-        # No clone of a device that never became available can exist: fence and remove. A
-        # dead writer's watch outlives its fenced lock until the OSD's watch timeout (30 s).
-        try:
-            await devices.remove(backend, dev, fence=True)
-        except Busy as exc:
-            raise Retry(5, f"waiting for a dead writer's hold to expire: {exc}") from None
-        if src["kind"] == "volume":
-            await _drop_clone_snap(env, backend, SnapRef(
-                DeviceRef(src["pool"], src["device"]), f"volume-{inp['volume_id']}.clone_snap"))
-        async with Undo() as undo:
-            undo.add(devices.remove, backend, dev)
-            if src["kind"] == "blank":
-                await backend.create(dev, size)
-            elif src["kind"] == "image":
-                await _from_image(env, backend, dev, src, size)
-            elif src["kind"] == "snapshot":
+    # No clone of a device that never became available can exist: fence and remove. A dead
+    # writer's watch outlives its fenced lock until the OSD's watch timeout (30 s).
+    try:
+        await devices.remove(backend, dev, fence=True)
+    except Busy as exc:
+        raise Retry(5, f"waiting for a dead writer's hold to expire: {exc}") from None
+    if src["kind"] == "volume":
+        await drop_clone_snap(env, env.backend(src["cluster"]), SnapRef(
+            DeviceRef(src["pool"], src["device"]), f"volume-{inp['volume_id']}.clone_snap"))
+    async with Undo() as undo:
+        undo.add(devices.remove, backend, dev)
+        if src["kind"] == "blank":
+            await backend.create(dev, size)
+        elif src["kind"] == "image":
+            await _from_image(env, backend, dev, src, size)
+        elif src["kind"] == "snapshot":
+            async with env.graph_lock:
                 await backend.clone(_snap(src), dev)
-            elif src["kind"] == "volume":
-                await _from_volume(env, backend, dev, src, inp["volume_id"], undo)
-            else:  # pragma: no cover - the service writes the input
-                raise ValueError(f"unknown volume source {src['kind']!r}")
-            if (await backend.stat(dev)).size < size:
-                await backend.resize(dev, size)
-            undo.commit()
+        elif src["kind"] == "volume":
+            await _from_volume(env, backend, dev, src, inp["volume_id"], undo)
+        else:  # pragma: no cover - the service writes the input
+            raise ValueError(f"unknown volume source {src['kind']!r}")
+        if (await backend.stat(dev)).size < size:
+            await backend.resize(dev, size)
+        undo.commit()
 
 
 def _snap(src: dict[str, Any]) -> SnapRef:
@@ -79,7 +82,8 @@ async def _from_image(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict[
     here = [c for c in copies if c["cluster_id"] == backend.info.cluster_id]
     if raw and here:
         c = here[0]
-        await backend.clone(SnapRef(DeviceRef(c["pool"], c["device"]), c["snap"]), dev)
+        async with env.graph_lock:
+            await backend.clone(SnapRef(DeviceRef(c["pool"], c["device"]), c["snap"]), dev)
         return
     c = here[0] if here else copies[0]
     src_backend = env.backend(c["cluster"])
@@ -102,23 +106,24 @@ async def _from_volume(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict
     src_backend = env.backend(src["cluster"])
     src_dev = DeviceRef(src["pool"], src["device"])
     if can_clone(src_backend, backend):
-        snap = await src_backend.snapshot(src_dev, f"volume-{volume_id}.clone_snap")
-        undo.add(_drop_clone_snap, env, src_backend, snap)
-        await src_backend.protect(snap)
-        await backend.clone(snap, dev)
+        async with env.graph_lock:
+            snap = await src_backend.snapshot(src_dev, f"volume-{volume_id}.clone_snap")
+            undo.add(drop_clone_snap, env, src_backend, snap)
+            await src_backend.protect(snap)
+            await backend.clone(snap, dev)
     else:
         await copy_device(src_backend, src_dev, backend, dev)
 
 
-async def _drop_clone_snap(env: Env, backend: BaseBackend, snap: SnapRef) -> None:
-    with contextlib.suppress(NotFound):
-        if await backend.children(snap):
+async def drop_clone_snap(env: Env, backend: BaseBackend, snap: SnapRef) -> None:
+    """Removes a clone snapshot that no clone reads through (any more)."""
+    async with env.graph_lock:
+        try:
+            if await backend.children(snap):
+                return
+        except NotFound:
             return
-        for info in await backend.snapshots(snap.device):
-            if info.ref == snap:
-                if info.protected:
-                    await backend.unprotect(snap)
-                await backend.remove_snapshot(snap)
+        await _remove_snap(backend, snap)
 
 
 # ------------------------------------------------------------------ removal and collection

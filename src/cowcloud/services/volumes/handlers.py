@@ -44,20 +44,20 @@ class CreateVolume:
     async def failed(self, task: TaskRecord, message: str) -> None:
         inp = task.input
         backend = self.env.backend(inp["cluster"])
-        async with self.env.graph_lock:
-            try:
-                await devices.remove(backend, volume_device(inp["pool"], inp["volume_id"]),
-                                     fence=True)
-            except Busy:
-                # still held by a dead writer: the device stays under its name, and deleting
-                # the volume (now in error) removes it once the hold has expired
-                log.warning("volume %s: device busy, left for the delete", inp["volume_id"])
-            if inp["source"]["kind"] == "volume":
-                src = inp["source"]
-                await graph._drop_clone_snap(self.env, self.env.backend(src["cluster"]),
-                                             clone_snap(src["pool"],
-                                                        src["device"].removeprefix("volume-"),
-                                                        inp["volume_id"]))
+        # the device never became available, so no clone of it exists: no graph lock needed
+        try:
+            await devices.remove(backend, volume_device(inp["pool"], inp["volume_id"]),
+                                 fence=True)
+        except Busy:
+            # still held by a dead writer: the device stays under its name, and deleting the
+            # volume (now in error) removes it once the hold has expired
+            log.warning("volume %s: device busy, left for the delete", inp["volume_id"])
+        if inp["source"]["kind"] == "volume":
+            src = inp["source"]
+            await graph.drop_clone_snap(self.env, self.env.backend(src["cluster"]),
+                                        clone_snap(src["pool"],
+                                                   src["device"].removeprefix("volume-"),
+                                                   inp["volume_id"]))
         await self.env.run(_set_volume, inp["volume_id"], "creating", "error", message)
 
 
