@@ -221,3 +221,21 @@ def test_a_failed_build_ends_in_error_with_no_device(alice: User, settings: Sett
     assert f"volume-{vol['id']}" not in pool_devices(settings)["central"]
     _drop(api, vol["id"])
     api.delete_image(iid)
+
+
+def test_delete_follows_the_status(srv, alice: User, settings: Settings) -> None:
+    """A volume being built cannot be deleted; one whose delete failed (error_deleting) can be
+    deleted again, and then nothing of it is left."""
+    from cowcloud.db.models import Volume
+    api = alice.api
+    vol = api.wait(api.create(size=1)["id"])
+    db = srv.app.state.runtime.db
+    for status, allowed in (("creating", False), ("extending", False),
+                            ("error_deleting", True)):
+        with db.session() as s:
+            s.get(Volume, vol["id"]).status = status
+        resp = api.delete(f"/volumes/{vol['id']}")
+        if not allowed:
+            assert status in fault(resp, 400)
+    api.gone(vol["id"])
+    assert f"volume-{vol['id']}" not in pool_devices(settings)["central"]

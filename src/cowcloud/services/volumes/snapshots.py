@@ -117,9 +117,9 @@ def update(s: Session, ctx: RequestContext, snapshot_id: str, body: Any, version
 
 def start_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str) -> None:
     snap = load_snapshot(s, ctx, snapshot_id, "volume:delete_snapshot")
-    if snap.status not in ("available", "error"):
-        raise InvalidSnapshot(f"Snapshot {snap.id} status must be available or error, but "
-                              f"current status is: {snap.status}.")
+    if snap.status not in ("available", "error", "error_deleting"):
+        raise InvalidSnapshot(f"Snapshot {snap.id} status must be available, error or "
+                              f"error_deleting, but current status is: {snap.status}.")
     if building_from(s, snapshot_id=snap.id):
         raise InvalidSnapshot(f"Snapshot {snap.id} is the source of a volume being created.")
     vol = s.get(Volume, snap.volume_id)

@@ -24,7 +24,9 @@ from .views import Version, volume_detail, volume_summary
 # Cinder's reserved image properties, never copied into volume_image_metadata
 _IMAGE_KEYS = ("image_id", "image_name", "checksum", "container_format", "disk_format",
                "min_disk", "min_ram", "size")
-DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
+# Cinder's, and error_deleting: a delete that failed (a cluster away for a while) may be retried
+DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing",
+             "error_deleting")
 SORT_KEYS = ("id", "name", "status", "size", "created_at", "updated_at", "availability_zone",
              "bootable")
 FILTERS = {"name", "status", "metadata", "bootable", "all_tenants", "project_id",
@@ -347,18 +349,15 @@ def start_delete(s: Session, env: Env, ctx: RequestContext, volume_id: str,
     """Marks the volume (and, cascading, its snapshots) deleting and adds the delete task."""
     vol = load_volume(s, ctx, volume_id, "volume:delete")
     if vol.status not in DELETABLE:
-        raise InvalidVolume(f"Volume status must be available or error or error_restoring or "
-                            f"error_extending or error_managing and must not be migrating, "
-                            f"attached, belong to a group, have snapshots, awaiting a "
-                            f"transfer, or be disassociated from snapshots after volume "
-                            f"transfer (current: {vol.status}).")
+        raise InvalidVolume(f"Volume status must be one of {', '.join(DELETABLE)} to delete "
+                            f"it (current: {vol.status}).")
     snaps = list(s.scalars(select(VolumeSnapshot).where(VolumeSnapshot.volume_id == vol.id,
                                                         VolumeSnapshot.deleted.is_(False))))
     if snaps and not cascade:
         raise InvalidVolume(f"Volume still has {len(snaps)} dependent snapshots.")
     if building_from(s, source_volid=vol.id):
         raise InvalidVolume(f"Volume {vol.id} is the source of a volume being created.")
-    busy = [sn.id for sn in snaps if sn.status not in ("available", "error")
+    busy = [sn.id for sn in snaps if sn.status not in ("available", "error", "error_deleting")
             or building_from(s, snapshot_id=sn.id)]
     if busy:
         raise InvalidVolume(f"Snapshots {', '.join(busy)} are busy: a cascade needs each to "
