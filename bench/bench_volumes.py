@@ -111,7 +111,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     size = args.size_mib * MiB
-    gib = -(-size // GiB)
+    gib = -(-size // GiB) + 1  # volumes one GiB larger than the image: the clone is resized
     root = Path(tempfile.mkdtemp(prefix="bench-volumes-"))
     clusters = []
     proc = None
