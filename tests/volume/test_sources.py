@@ -205,3 +205,25 @@ def test_a_source_being_read_by_a_build_cannot_be_deleted(admin: VolumeApi,
     assert read_device(settings, "dcn0", far["id"], 4096) == data[:4096]
     _drop(admin, far["id"], src["id"])
     admin.delete_image(iid)
+
+
+def test_volume_from_volume_chains_stop_at_cinders_clone_depth(admin: VolumeApi,
+                                                               settings: Settings,
+                                                               ceph_clusters) -> None:
+    """Volume from volume from volume...: past rbd_max_clone_depth (5) links the new volume is
+    flattened, so reads never walk a longer chain and deleting the chain frees everything."""
+    data = pattern(1 << 20, seed=19)
+    iid = admin.image(data)
+    chain = [admin.wait(admin.create(size=1, imageRef=iid)["id"])]
+    for _ in range(6):
+        chain.append(admin.wait(admin.create(source_volid=chain[-1]["id"])["id"]))
+    parents = [rbd_cli(ceph_clusters[0], "info", f"volumes/volume-{v['id']}").get("parent")
+               for v in chain]
+    assert [p["image"] if p else None for p in parents[1:]] == [
+        f"volume-{v['id']}" for v in chain[:5]] + [None]
+    assert read_device(settings, "central", chain[-1]["id"], len(data)) == data
+    snaps = rbd_cli(ceph_clusters[0], "snap", "ls", f"volumes/volume-{chain[5]['id']}")
+    assert snaps == [], "the flattened volume's clone snapshot is gone from its source"
+    _drop(admin, *(v["id"] for v in chain))
+    admin.delete_image(iid)
+    assert pool_devices(settings)["central"] == []

@@ -30,6 +30,7 @@ from .errors import InvalidInput
 log = logging.getLogger("cowcloud.volumes")
 
 RAW_FORMATS = ("raw", "iso")  # bytes usable as a disk as they are
+MAX_CLONE_DEPTH = 5  # Cinder's rbd_max_clone_depth
 
 
 async def build(env: Env, inp: dict[str, Any]) -> None:
@@ -111,8 +112,23 @@ async def _from_volume(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict
             undo.add(drop_clone_snap, env, src_backend, snap)
             await src_backend.protect(snap)
             await backend.clone(snap, dev)
+        if await clone_depth(backend, dev) > MAX_CLONE_DEPTH:
+            # Every read of a deep chain walks it, and each link keeps a deleted source
+            # alive: past Cinder's rbd_max_clone_depth the new volume stands on its own.
+            await backend.flatten(dev)
+            await drop_clone_snap(env, src_backend, snap)
     else:
         await copy_device(src_backend, src_dev, backend, dev)
+
+
+async def clone_depth(backend: BaseBackend, dev: DeviceRef) -> int:
+    """How many volume-from-volume links lie above `dev` (Cinder counts only these)."""
+    depth = 0
+    parent = (await backend.stat(dev)).parent
+    while parent is not None and is_clone_snap(parent):
+        depth += 1
+        parent = (await backend.stat(parent.device)).parent
+    return depth
 
 
 async def drop_clone_snap(env: Env, backend: BaseBackend, snap: SnapRef) -> None:
