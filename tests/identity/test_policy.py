@@ -233,6 +233,24 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("image:add_metadef_resource_type_association", MEMBER, OWN, False),
     ("image:add_metadef_resource_type_association", ADMIN, OWN, True),
     ("image:remove_metadef_resource_type_association", MEMBER, OWN, False),
+    # volumes: the project's members write, its readers read, other projects nothing
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume:update", "volume:delete", "volume:extend",
+                   "volume:update_volume_metadata", "volume:delete_volume_metadata",
+                   "volume:create_snapshot", "volume:update_snapshot", "volume:delete_snapshot")
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume:get", "volume:get_volume_metadata", "volume:get_snapshot")
+      for who, expected in ((READER, True), (OTHER, False), (ADMIN, True))],
+    ("volume:create", MEMBER, {"project_id": "p-m"}, True),
+    ("volume:create", READER, {"project_id": "p-m"}, False),
+    ("volume:get_all", READER, {}, True),
+    ("volume:get_all", UNSCOPED, {}, False),
+    ("volume:get_all_snapshots", READER, {}, True),
+    ("volume_extension:type_get", READER, {}, True),
+    ("volume_extension:type_get_all", UNSCOPED, {}, False),
+    ("volume_extension:types_manage", MEMBER, {}, False),
+    ("volume_extension:types_manage", ADMIN, {}, True),
 ]
 
 

@@ -14,6 +14,8 @@ from .identity import router as identity_router
 from .image import router as image_router
 from .limits import BodyLimit
 from .observability import install_observability
+from .volume import VolumeMicroversion
+from .volume import router as volume_router
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -33,8 +35,10 @@ def create_app(settings: Settings) -> FastAPI:
                   redirect_slashes=False)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(VolumeMicroversion)  # /volume/v3 answers name their microversion
     app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
     app.include_router(identity_router)
     app.include_router(image_router)
+    app.include_router(volume_router)
     return app

@@ -44,8 +44,8 @@ RequestEntityTooLarge = TooLarge
 
 
 _FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-                409: "conflict", 413: "overLimit", 415: "badMediaType", 501: "notImplemented",
-                503: "serviceUnavailable"}
+                405: "badMethod", 409: "conflictingRequest", 413: "overLimit",
+                415: "badMediaType", 501: "notImplemented", 503: "serviceUnavailable"}
 
 
 def _title(status: int) -> str:

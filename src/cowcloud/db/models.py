@@ -343,3 +343,69 @@ class MetadefNamespaceResourceType(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     resource_type: Mapped[MetadefResourceType] = relationship(lazy="joined")
+
+
+# --- volumes (Cinder's Block Storage v3) ----------------------------------------------------
+# A volume's bytes are device `volume-<id>` in its backend's pool; cluster and pool are kept on
+# the row so a changed configuration never loses a device. Deleted rows stay (hidden) as Cinder
+# soft-deletes: `held` says the device is still there because COW clones read through it, and
+# the last clone's removal collects it (services/volumes/graph.py).
+
+class VolumeType(Base):
+    __tablename__ = "volume_types"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: str(uuid.uuid4()))
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_specs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Volume(Base):
+    __tablename__ = "volumes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default="creating", index=True)
+    size: Mapped[int] = mapped_column(Integer)  # GiB, as Cinder
+    # no foreign key: a type can be deleted once no live volume uses it (deleted rows stay)
+    volume_type_id: Mapped[str] = mapped_column(String(36))
+    backend: Mapped[str] = mapped_column(String(255))  # the volume_backends target's name
+    cluster: Mapped[str] = mapped_column(String(255))
+    pool: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    source_volid: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    image_meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")  # why it is in error
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    held: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class VolumeSnapshot(Base):
+    """Device snapshot `snapshot-<id>` of its volume's device."""
+
+    __tablename__ = "volume_snapshots"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="creating", index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()

@@ -36,6 +36,12 @@ class CatalogService:
 SERVICES: tuple[CatalogService, ...] = (
     CatalogService("identity", "keystone", "/identity", "cowcloud identity (Keystone v3 API)"),
     CatalogService("image", "glance", "/image", "cowcloud image (Glance v2 API)"),
+    # Cinder registers both types at one URL: openstacksdk looks for block-storage, older
+    # clients (cinderclient, Nova) for volumev3
+    CatalogService("block-storage", "cinder", "/volume/v3/{project_id}",
+                   "cowcloud volume (Cinder v3 API)"),
+    CatalogService("volumev3", "cinderv3", "/volume/v3/{project_id}",
+                   "cowcloud volume (Cinder v3 API)"),
 )
 
 

@@ -229,6 +229,25 @@ RULES: dict[str, Predicate] = {
     "image:get_metadef_resource_type": can_see_namespace,
     "image:add_metadef_resource_type_association": admin,
     "image:remove_metadef_resource_type_association": admin,
+    # volumes and their snapshots (target: project_id), Cinder's project-scoped defaults
+    "volume:create": member,
+    "volume:get": any_of(admin, all_of(reader, own_project)),
+    "volume:get_all": reader,
+    "volume:update": any_of(admin, all_of(member, own_project)),
+    "volume:delete": any_of(admin, all_of(member, own_project)),
+    "volume:extend": any_of(admin, all_of(member, own_project)),
+    "volume:get_volume_metadata": any_of(admin, all_of(reader, own_project)),
+    "volume:update_volume_metadata": any_of(admin, all_of(member, own_project)),
+    "volume:delete_volume_metadata": any_of(admin, all_of(member, own_project)),
+    "volume:create_snapshot": any_of(admin, all_of(member, own_project)),
+    "volume:get_snapshot": any_of(admin, all_of(reader, own_project)),
+    "volume:get_all_snapshots": reader,
+    "volume:update_snapshot": any_of(admin, all_of(member, own_project)),
+    "volume:delete_snapshot": any_of(admin, all_of(member, own_project)),
+    # volume types: everyone reads the public ones, admins manage them and their extra specs
+    "volume_extension:type_get": reader,
+    "volume_extension:type_get_all": reader,
+    "volume_extension:types_manage": admin,
 }
 
 

@@ -22,6 +22,7 @@ from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, IdentitySer
 from .images import ImageService
 from .metadefs import MetadefService
 from .tokens import KEYS_FOLDER, FernetKeys, Tokens
+from .volumes import VolumeService
 
 log = logging.getLogger("cowcloud.runtime")
 
@@ -43,6 +44,7 @@ class Runtime:
         self.tasks = TaskRunner(self.db, lease_seconds=settings.image.task_lease_seconds)
         self.images = ImageService(settings, self.db, self.clusters, self.tasks)
         self.metadefs = MetadefService(self.db)
+        self.volumes = VolumeService(settings, self.db, self.clusters, self.tasks, self.images)
 
     def prepare(self) -> BootstrapResult:
         """The data folder, the schema, the token keys and the first-start identity (admin user,
@@ -56,6 +58,7 @@ class Runtime:
         self.prepare()
         await self.images.start()  # stores; recovery runs as each cluster opens, then periodically
         await self.clusters.open(wait=self.settings.server.cluster_wait_seconds)
+        await self.volumes.start()  # the default type, then what a crash left
         await self.tasks.start()  # resumes abandoned tasks
         log.info("runtime started", extra={"data_dir": str(self.settings.server.data_dir),
                                            "database": self.db.engine.url.render_as_string()})

@@ -24,6 +24,7 @@ from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
 from ..policy import enforce
 from . import access, catalog, data, deletion, importing, members, recovery, task_api
+from .copies import SYSTEM, ImageSource, copy_into, image_source, store_in_cluster
 from .deletion import ReapTask
 from .env import REAP_KIND, Env
 from .import_task import ImportTask
@@ -175,6 +176,21 @@ class ImageService:
         return task_api.list_tasks(self.env, ctx, params)
 
     # ---------------------------------------------------------------- discovery
+
+    async def source(self, ctx: RequestContext, image_id: str) -> ImageSource:
+        """The image and where its copies are, for another domain (copies.py)."""
+        return await self.env.run(image_source, ctx, self.env.stores, image_id)
+
+    async def source_now(self, image_id: str) -> ImageSource:
+        """As source(), for work that runs later than the request that asked (no caller)."""
+        return await self.env.run(image_source, SYSTEM, self.env.stores, image_id)
+
+    def store_in_cluster(self, cluster: str) -> str | None:
+        return store_in_cluster(self.env.stores, cluster)
+
+    async def copy_into(self, image_id: str, store: str) -> str | None:
+        """Queues a copy of the image into `store`, as the service itself (copies.py)."""
+        return await copy_into(self.env, image_id, store)
 
     def store_names(self) -> list[str]:
         return self.env.stores.names()
