@@ -82,3 +82,36 @@ class Table:
             cells += [""] * ((6 if glance else 4) - len(cells))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+
+def start_server(folder: Path, password: str, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`cowcloud serve` on FOLDER/cowcloud.toml (its [server] port set), logging to
+    FOLDER/server.log; returns the process and its URL once /healthz answers."""
+    import httpx  # the venv's; _common is imported by scripts that may run without it
+
+    config = folder / "cowcloud.toml"
+    port = next(int(line.split("=")[1]) for line in config.read_text().splitlines()
+                if line.strip().startswith("port"))
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen([str(ROOT / ".venv/bin/cowcloud"), "serve", "--config", str(config),
+                             "--log-level", "WARNING"], stdout=log, stderr=log,
+                            env={**os.environ, "COWCLOUD_ADMIN_PASSWORD": password, **env})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not start (see {folder / 'server.log'})")
+
+
+def admin_token(url: str, password: str) -> tuple[str, str]:
+    """(token, project id) of the admin, scoped to the admin project."""
+    import httpx
+
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+    resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body)
+    return resp.headers["X-Subject-Token"], resp.json()["token"]["project"]["id"]

@@ -19,7 +19,6 @@ Prints the server's peak RSS (VmHWM) at the end, and the Glance worker's.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import socket
@@ -30,7 +29,17 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from _common import ROOT, GiB, MiB, Table, make_dense, make_sparse, median, run
+from _common import (
+    GiB,
+    MiB,
+    Table,
+    admin_token,
+    make_dense,
+    make_sparse,
+    median,
+    run,
+    start_server,
+)
 from _glance import Glance, glance_peer
 from ceph_clusters import start_cluster, stop_cluster
 
@@ -55,29 +64,12 @@ def serve(folder: Path, clusters: list,  # type: ignore[type-arg]
     parts.append('[image_stores.central]\ncluster = "c0"\npool = "images"\ndefault = true\n'
                  '[image_stores.dcn0]\ncluster = "c1"\npool = "images"\n')
     (folder / "cowcloud.toml").write_text("\n".join(parts))
-    env = {**os.environ, "COWCLOUD_ADMIN_PASSWORD": PASSWORD,
-           "OS_CLIENT_CONFIG_FILE": str(folder / "clouds.yaml")}
-    log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/cowcloud"), "serve", "--config",
-                             str(folder / "cowcloud.toml"), "--log-level", "WARNING"],
-                            stdout=log, stderr=log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
+    return start_server(folder, PASSWORD, OS_CLIENT_CONFIG_FILE=str(folder / "clouds.yaml"))
 
 
 class Client:
     def __init__(self, url: str) -> None:
-        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"id": "default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-        resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body)
-        self.token = resp.headers["X-Subject-Token"]
+        self.token, _project = admin_token(url, PASSWORD)
         self.http = httpx.Client(base_url=f"{url}/image", timeout=600,
                                  headers={"X-Auth-Token": self.token})
 

@@ -14,7 +14,6 @@ Measures, for an image of --size-mib random bytes in store central (cluster 0):
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import socket
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import ROOT, GiB, MiB, Table, make_dense, median, run
+from _common import GiB, MiB, Table, admin_token, make_dense, median, run, start_server
 from ceph_clusters import start_cluster, stop_cluster
 
 CINDER_CLONE_S = 0.75  # REFERENCE section 7: a volume from an rbd image, 0.7-0.8 s any size
@@ -51,29 +50,12 @@ def serve(folder: Path, clusters: list) -> tuple[subprocess.Popen[bytes], str]: 
         parts.append(f'[{section}.central]\ncluster = "c0"\npool = "{pool}"\ndefault = true\n'
                      f'[{section}.dcn0]\ncluster = "c1"\npool = "{pool}"\n')
     (folder / "cowcloud.toml").write_text("\n".join(parts))
-    env = {**os.environ, "COWCLOUD_ADMIN_PASSWORD": PASSWORD}
-    log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/cowcloud"), "serve", "--config",
-                             str(folder / "cowcloud.toml"), "--log-level", "WARNING"],
-                            stdout=log, stderr=log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
+    return start_server(folder, PASSWORD)
 
 
 class Client:
     def __init__(self, url: str) -> None:
-        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"id": "default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-        resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body)
-        self.token = resp.headers["X-Subject-Token"]
-        project = resp.json()["token"]["project"]["id"]
+        self.token, project = admin_token(url, PASSWORD)
         headers = {"X-Auth-Token": self.token}
         self.image = httpx.Client(base_url=f"{url}/image", timeout=600, headers=headers)
         self.vol = httpx.Client(base_url=f"{url}/volume/v3/{project}", timeout=600,

@@ -11,6 +11,7 @@ the admin password given; it stops cleanly when the block ends.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -18,12 +19,14 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 import yaml
 from fastapi import APIRouter, FastAPI
@@ -162,3 +165,24 @@ def race(calls: Sequence[Callable[[], Any]]) -> list[Any]:
     for t in threads:
         t.join()
     return out
+
+
+# ------------------------------------------------------------------ shared by the API test packages
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def pattern(size: int, seed: int = 1) -> bytes:
+    """Non-zero, seed-dependent bytes (no holes)."""
+    block = hashlib.sha512(str(seed).encode()).digest() * 64  # 4 KiB
+    return (block * (size // len(block) + 1))[:size]
+
+
+def token_for(url: str, user: str, password: str, project: str) -> str:
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+    resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=30)
+    assert resp.status_code == 201, resp.text
+    return resp.headers["X-Subject-Token"]

@@ -30,7 +30,6 @@ from cowcloud.config import Settings
 
 from .helpers import Api, token_for, unique
 
-
 # the web server of these tests is on loopback; deferred deletes and lost tasks come back soon
 _TEST_IMAGE_OPTIONS = {"web_download_allow_private": True, "reap_interval_seconds": 1,
                        "task_lease_seconds": 6}

@@ -11,12 +11,14 @@ import pty
 import shutil
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from server import pattern as pattern
+from server import token_for as token_for
+from server import unique as unique
 
 from cowcloud.config import Settings
 from cowcloud.storage.errors import NotFound
@@ -25,17 +27,6 @@ from cowcloud.storage.registry import make_backend
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def token_for(url: str, user: str, password: str, project: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-    resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=30)
-    assert resp.status_code == 201, resp.text
-    return resp.headers["X-Subject-Token"]
 
 
 @dataclass
@@ -108,6 +99,16 @@ class Api:
                 raise AssertionError(f"image never got there: {image}")
             time.sleep(0.1)
 
+    def wait_task(self, task_id: str, timeout: float = 60) -> dict[str, Any]:
+        """Polls /v2/tasks/ID until it succeeds or fails."""
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.get(f"/v2/tasks/{task_id}").json()
+            if task["status"] in ("success", "failure"):
+                return task
+            assert time.monotonic() < deadline, task
+            time.sleep(0.1)
+
     def wait_tasks(self, image_id: str, timeout: float = 60) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while True:
@@ -126,11 +127,6 @@ def md5(data: bytes) -> str:
 def sha512(data: bytes) -> str:
     return hashlib.sha512(data).hexdigest()
 
-
-def pattern(size: int, seed: int = 1) -> bytes:
-    """Non-zero, seed-dependent bytes (no holes)."""
-    block = hashlib.sha512(str(seed).encode()).digest() * 64  # 4 KiB
-    return (block * (size // len(block) + 1))[:size]
 
 
 def qemu_img(*args: str) -> None:

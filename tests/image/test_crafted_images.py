@@ -11,7 +11,6 @@ for what it may not do: put a non-raw image into an rbd store.
 from __future__ import annotations
 
 import struct
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,15 +181,6 @@ def test_local_store_takes_qemus_virtual_size(admin: Api, tmp_path: Path) -> Non
     admin.delete(f"/v2/images/{iid}")
 
 
-def _wait_task(api: Api, task_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = api.get(f"/v2/tasks/{task_id}").json()
-        if task["status"] in ("success", "failure"):
-            return task
-        assert time.monotonic() < deadline, task
-        time.sleep(0.1)
-
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_legacy_import_task_refuses(admin: Api, local_admin: Api, settings: Settings,
@@ -207,7 +197,7 @@ def test_legacy_import_task_refuses(admin: Api, local_admin: Api, settings: Sett
             "import_from_format": fmt["disk_format"],
             "image_properties": {"name": f"legacy-{case}", **fmt}}})
         assert created.status_code == 201, created.text
-        task = _wait_task(api, created.json()["id"])
+        task = api.wait_task(created.json()["id"])
         assert task["status"] == "failure", task
         assert api.get(f"/v2/images/{task['image_id']}").status_code == 404
         assert leftovers(where, task["image_id"]) == {}

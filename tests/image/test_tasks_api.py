@@ -5,7 +5,6 @@ command lines."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,6 @@ from server import RunningServer, openstack_json
 from cowcloud.config import Settings
 
 from .helpers import Api, glance, leftovers, md5, pattern, unique
-
-
-def _wait_task(api: Api, task_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = api.get(f"/v2/tasks/{task_id}").json()
-        if task["status"] in ("success", "failure"):
-            return task
-        assert time.monotonic() < deadline, task
-        time.sleep(0.1)
 
 
 def _legacy(url: str, **props: Any) -> dict[str, Any]:
@@ -45,7 +34,7 @@ def test_legacy_import_task_creates_the_image(local_admin: Api, local_settings: 
     created = resp.json()
     assert created["type"] == "import" and created["status"] in ("pending", "processing")
     assert created["input"] == body["input"] and resp.headers["location"].endswith(created["id"])
-    task = _wait_task(local_admin, created["id"])
+    task = local_admin.wait_task(created["id"])
     assert task["status"] == "success", task
     iid = task["result"]["image_id"]
     image = local_admin.image(iid)
@@ -59,7 +48,7 @@ def test_legacy_import_task_creates_the_image(local_admin: Api, local_settings: 
 def test_failed_legacy_import_leaves_no_image(local_admin: Api, local_settings: Settings,
                                               web: tuple[str, Path]) -> None:
     created = local_admin.post("/v2/tasks", json=_legacy(f"{web[0]}/missing.raw")).json()
-    task = _wait_task(local_admin, created["id"])
+    task = local_admin.wait_task(created["id"])
     assert task["status"] == "failure" and task["message"], task
     iid = task["image_id"]
     assert local_admin.get(f"/v2/images/{iid}").status_code == 404
@@ -122,7 +111,7 @@ def test_task_commands_of_the_clients(local_srv: RunningServer, local_admin: Api
                  "import", "--input", json.dumps(body["input"]))
     task_id = next(line.split("|")[2].strip() for line in res.stdout.splitlines()
                    if line.startswith("| id "))
-    assert _wait_task(local_admin, task_id)["status"] == "success"
+    assert local_admin.wait_task(task_id)["status"] == "success"
     shown = glance(local_srv.url, "admin", local_srv.admin_password, "admin", "task-show", task_id)
     assert "success" in shown.stdout
     clouds = local_srv.write_clouds_yaml(tmp_path / "clouds.yaml")

@@ -4,18 +4,19 @@ the images volumes come from), the cinder CLI, and looks into the pools with the
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from server import pattern as pattern
+from server import token_for as token_for
+from server import unique as unique
 
 from cowcloud.config import Settings
 from cowcloud.storage import DeviceRef
@@ -26,23 +27,7 @@ VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 GiB = 1 << 30
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
-
-def pattern(size: int, seed: int = 1) -> bytes:
-    """Non-zero, seed-dependent bytes (no holes)."""
-    block = hashlib.sha512(str(seed).encode()).digest() * 64  # 4 KiB
-    return (block * (size // len(block) + 1))[:size]
-
-
-def token_for(url: str, user: str, password: str, project: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-    resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=30)
-    assert resp.status_code == 201, resp.text
-    return resp.headers["X-Subject-Token"]
 
 
 @dataclass
