@@ -33,6 +33,9 @@ def test_glance_image_create_via_import(local_srv: RunningServer, local_admin: A
                              not i.get("os_glance_importing_to_stores"))
     assert sorted(image["stores"].split(",")) == ["dcn0", "edge"]
     assert image["checksum"] == md5(data)
+    # the image is active before its task has dropped the stage and settled: a delete in that
+    # window is the task's to finish, so wait for the task to end before looking at the pools
+    assert local_admin.wait_tasks(iid)[0]["status"] == "success"
     local_admin.delete(f"/v2/images/{iid}")
     assert leftovers(local_settings, iid) == {}
 
