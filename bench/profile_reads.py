@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from server import ADMIN_PASSWORD, run_server  # noqa: E402
 
 from cowcloud.api.image.common import decorate, json_response, page  # noqa: E402
-from cowcloud.services.images import catalog  # noqa: E402
 from cowcloud.services.images.listing import parse_query  # noqa: E402
 from cowcloud.services.policy import enforce  # noqa: E402
 
@@ -87,12 +86,11 @@ def main() -> None:
 
         def list_db() -> Any:
             with rt.db.session() as s:
-                found, _ = catalog.listing(s, ctx, q)
-                return [svc._view(i) for i in found]
+                return svc.list_in(s, ctx, q)[0]
 
         def show_db() -> Any:
             with rt.db.session() as s:
-                return svc._view(catalog.get(s, ctx, ids[0]))
+                return svc.show_in(s, ctx, ids[0])
 
         listed = list_db()
         stages = {

@@ -23,11 +23,11 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
 from ..policy import enforce
-from . import access, catalog, data, deletion, importing, members, recovery, task_api
+from . import access, catalog, data, deletion, importing, members, reads, recovery, task_api
 from .deletion import ReapTask
 from .env import REAP_KIND, Env
 from .import_task import ImportTask
-from .listing import parse_query
+from .listing import ListQuery, page_ids, parse_query
 from .model import isotime, view
 from .patch import PATCH_TYPES, parse_patch
 from .stores import CHUNK_SIZE, Stores
@@ -70,8 +70,11 @@ class ImageService:
                                  all_deleting=True)
 
     def _view(self, ctx: RequestContext, image: Image) -> dict[str, Any]:
-        return view(image, weights=self.env.stores.weights(),
-                    show_locations=self.env.settings.image.locations_visible(ctx.is_admin))
+        return view(image, **self._view_options(ctx))
+
+    def _view_options(self, ctx: RequestContext) -> dict[str, Any]:
+        return {"weights": self.env.stores.weights(),
+                "show_locations": self.env.settings.image.locations_visible(ctx.is_admin)}
 
     async def _read(self, fn: Any, ctx: RequestContext, *args: Any) -> dict[str, Any]:
         return await self.env.run(lambda s: self._view(ctx, fn(s, ctx, *args)))
@@ -82,16 +85,20 @@ class ImageService:
         return await self._read(catalog.create, ctx, body)
 
     async def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
-        return await self._read(catalog.get, ctx, image_id)
+        return await self.env.run(self.show_in, ctx, image_id)
+
+    # The read paths go through reads.py (Core rows, no ORM objects): the hot routes.
+    def show_in(self, s: Session, ctx: RequestContext, image_id: str) -> dict[str, Any]:
+        return reads.show(s, ctx, image_id, **self._view_options(ctx))
+
+    def list_in(self, s: Session, ctx: RequestContext, q: ListQuery
+                ) -> tuple[list[dict[str, Any]], str | None]:
+        ids, marker = page_ids(s, ctx, q)
+        return reads.views(s, ids, **self._view_options(ctx)), marker
 
     async def list_images(self, ctx: RequestContext, params: list[tuple[str, str]]
                    ) -> tuple[list[dict[str, Any]], str | None]:
-        q = parse_query(params)
-
-        def work(s: Session) -> tuple[list[dict[str, Any]], str | None]:
-            images, marker = catalog.listing(s, ctx, q)
-            return [self._view(ctx, i) for i in images], marker
-        return await self.env.run(work)
+        return await self.env.run(self.list_in, ctx, parse_query(params))
 
     async def update(self, ctx: RequestContext, image_id: str, body: Any,
                      content_type: str) -> dict[str, Any]:
