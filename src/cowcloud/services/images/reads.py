@@ -29,26 +29,31 @@ class Loc(NamedTuple):
     status: str
 
 
-def _children() -> Any:
+def _children(one: bool) -> Any:
     """(image_id, kind, a, b, c, ord) for each property (name, value), tag (value) and location
     (store, url, status; ord is its id, so that locations keep the order they were added in) of
-    the images :ids."""
-    ids = bindparam("ids", expanding=True)
+    the images :ids (or of the image :id: an expanding IN is compiled again on every call)."""
+    ids = bindparam("id") if one else bindparam("ids", expanding=True)
     none = cast(null(), Text)
     props = select(ImageProperty.image_id, literal(_PROP, Integer), ImageProperty.name,
                    ImageProperty.value, none, literal(0, Integer)
-                   ).where(ImageProperty.image_id.in_(ids))
+                   ).where(_match(ImageProperty.image_id, ids))
     tags = select(ImageTag.image_id, literal(_TAG, Integer), ImageTag.value, none, none,
-                  literal(0, Integer)).where(ImageTag.image_id.in_(ids))
+                  literal(0, Integer)).where(_match(ImageTag.image_id, ids))
     locs = select(ImageLocation.image_id, literal(_LOC, Integer), ImageLocation.store,
                   ImageLocation.url, ImageLocation.status, ImageLocation.id
-                  ).where(ImageLocation.image_id.in_(ids))
+                  ).where(_match(ImageLocation.image_id, ids))
     both = union_all(props, tags, locs).subquery()
     return select(*both.c).order_by(both.c[5])
 
 
+def _match(column: Any, ids: Any) -> Any:
+    return column.in_(ids) if ids.expanding else column == ids
+
+
 # Built once: constructing a statement costs more Python than running a cached one.
-_CHILDREN = _children()
+_CHILDREN = _children(one=False)
+_CHILDREN_OF_ONE = _children(one=True)
 _PAGE = select(*_IMAGES.columns).where(_IMAGES.c.id.in_(bindparam("ids", expanding=True)))
 _ONE = select(*_IMAGES.columns).where(_IMAGES.c.id == bindparam("id"))
 
@@ -57,7 +62,10 @@ def _compose_all(conn: Connection, rows: Mapping[str, Any], ids: list[str], *,
                  show_locations: bool, weights: Mapping[str, int]) -> list[dict[str, Any]]:
     parts: dict[str, tuple[list[tuple[str, str]], list[str], list[Loc]]] = {
         i: ([], [], []) for i in rows}
-    for image_id, kind, a, b, c, _ in conn.execute(_CHILDREN, {"ids": list(rows)}):
+    keys = list(rows)
+    found = (conn.execute(_CHILDREN_OF_ONE, {"id": keys[0]}) if len(keys) == 1 else
+             conn.execute(_CHILDREN, {"ids": keys}) if keys else [])
+    for image_id, kind, a, b, c, _ in found:
         mine = parts[image_id]
         if kind == _PROP:
             mine[0].append((a, b))
