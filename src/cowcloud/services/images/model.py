@@ -87,23 +87,28 @@ def by_weight(locations: list[Any], weights: Mapping[str, int]) -> list[Any]:
 
 def view(image: Image, *, show_locations: bool = True,
          weights: Mapping[str, int] | None = None) -> dict[str, Any]:
-    return compose(image, [(p.name, p.value) for p in image.properties],
+    columns = {key: getattr(image, key) for key in (*BASE_ATTRIBUTES, *TIMES)}
+    columns["id"] = image.id
+    return compose(columns, [(p.name, p.value) for p in image.properties],
                    [t.value for t in image.tags], image.locations,
                    show_locations=show_locations, weights=weights)
 
 
-def compose(base: Any, properties: Iterable[tuple[str, str]], tags: Iterable[str],
-            locations: Iterable[Any], *, show_locations: bool = True,
+TIMES = ("created_at", "updated_at")
+
+
+def compose(columns: Mapping[str, Any], properties: Iterable[tuple[str, str]],
+            tags: Iterable[str], locations: Iterable[Any], *, show_locations: bool = True,
             weights: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """The view of an image from its parts: `base` has the images columns as attributes (an ORM
-    row or a Core row), `locations` have store, url and status, in the order they were added.
-    One function for both, so that the read path over Core rows cannot drift from the ORM one."""
+    """The view of an image from its parts: `columns` maps the images table's columns (of an ORM
+    row, or a Core row's mapping), `locations` have store, url and status, in the order they
+    were added. One function for both, so that the Core read path cannot drift from the ORM's."""
     out: dict[str, Any] = dict(properties)
     for key in BASE_ATTRIBUTES:
-        out[key] = getattr(base, key)
-    out["id"] = base.id
-    out["created_at"] = isotime(base.created_at)
-    out["updated_at"] = isotime(base.updated_at)
+        out[key] = columns[key]
+    out["id"] = columns["id"]
+    out["created_at"] = isotime(columns["created_at"])
+    out["updated_at"] = isotime(columns["updated_at"])
     out["tags"] = sorted(tags)
     shown = by_weight([loc for loc in locations if _is_active(loc)], weights or {})
     if shown:

@@ -27,6 +27,7 @@ class Loc(NamedTuple):
     store: str
     url: str
     status: str
+    order: int
 
 
 def _children(one: bool) -> Any:
@@ -43,8 +44,7 @@ def _children(one: bool) -> Any:
     locs = select(ImageLocation.image_id, literal(_LOC, Integer), ImageLocation.store,
                   ImageLocation.url, ImageLocation.status, ImageLocation.id
                   ).where(_match(ImageLocation.image_id, ids))
-    both = union_all(props, tags, locs).subquery()
-    return select(*both.c).order_by(both.c[5])
+    return union_all(props, tags, locs)
 
 
 def _match(column: Any, ids: Any) -> Any:
@@ -65,16 +65,19 @@ def _compose_all(conn: Connection, rows: Mapping[str, Any], ids: list[str], *,
     keys = list(rows)
     found = (conn.execute(_CHILDREN_OF_ONE, {"id": keys[0]}) if len(keys) == 1 else
              conn.execute(_CHILDREN, {"ids": keys}) if keys else [])
-    for image_id, kind, a, b, c, _ in found:
+    for image_id, kind, a, b, c, order in found:
         mine = parts[image_id]
         if kind == _PROP:
             mine[0].append((a, b))
         elif kind == _TAG:
             mine[1].append(a)
         else:
-            mine[2].append(Loc(a, b, c))
-    return [compose(rows[i], *parts[i], show_locations=show_locations, weights=weights)
-            for i in ids if i in rows]
+            mine[2].append(Loc(a, b, c, order))
+    for _, _, locs in parts.values():
+        if len(locs) > 1:  # in the order added, as the ORM's relationship loads them
+            locs.sort(key=lambda loc: loc.order)
+    return [compose(rows[i]._mapping, *parts[i], show_locations=show_locations,
+                    weights=weights) for i in ids if i in rows]
 
 
 def views(s: Session, ids: list[str], *, show_locations: bool,
