@@ -1,9 +1,10 @@
 """The image views of GET /v2/images and GET /v2/images/{id}, read with SQLAlchemy Core.
 
 The ORM would build an Image and its properties, tags and locations as objects (about a hundred
-for a page of 20) only for model.view to read them once: most of a read's CPU. Here a page is two
-statements, the images' columns and one UNION ALL of their properties, tags and locations, and the
-view comes from the same model.compose as the ORM's, so both answer alike. Writes keep the ORM.
+for a page of 20) only for model.view to read them once: most of a read's CPU. Here the views of
+a page (whose ids listing.page_ids chose) are two statements, the images' columns and one UNION
+ALL of their properties, tags and locations, and each view comes from the same model.compose as
+the ORM's, so both answer alike. Writes keep the ORM.
 """
 
 from __future__ import annotations
