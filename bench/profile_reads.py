@@ -1,5 +1,5 @@
 """Where an image read's time goes: each stage of the read path timed alone, in one process, then
-whole requests over loopback one at a time, and a cProfile of the event loop's thread.
+whole requests over loopback one at a time.
 
     PYTHONPATH=src .venv/bin/python bench/profile_reads.py [--images 20] [--n 2000]
 
@@ -7,7 +7,8 @@ Stages: Fernet decrypt of the token; token validation (decrypt + revocation chec
 token names, with or without the validated-token cache); the policy check; the database work of
 a list and a show (one session, the ORM rows, the view dicts); the JSON encoding of the answer.
 Then GET /v2/images and GET /v2/images/{id} against `cowcloud serve`, one at a time (latency
-without queueing), with the server's CPU per request.
+without queueing), with the server's CPU per request, beside GET /v2/schemas/image: the same
+token check, middleware and HTTP work without the database, the floor of any read.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from server import ADMIN_PASSWORD, run_server  # noqa: E402
 
 from cowcloud.api.image.common import decorate, json_response, page  # noqa: E402
-from cowcloud.services.images import catalog  # noqa: E402
-from cowcloud.services.images.listing import parse_query  # noqa: E402
+from cowcloud.services.images.listing import page_ids, parse_query  # noqa: E402
 from cowcloud.services.policy import enforce  # noqa: E402
 
 
@@ -87,12 +87,15 @@ def main() -> None:
 
         def list_db() -> Any:
             with rt.db.session() as s:
-                found, _ = catalog.listing(s, ctx, q)
-                return [svc._view(i) for i in found]
+                return svc.list_in(s, ctx, q)[0]
 
         def show_db() -> Any:
             with rt.db.session() as s:
-                return svc._view(catalog.get(s, ctx, ids[0]))
+                return svc.show_in(s, ctx, ids[0])
+
+        def page_only() -> Any:
+            with rt.db.session() as s:
+                return page_ids(s, ctx, q)
 
         listed = list_db()
         stages = {
@@ -101,6 +104,7 @@ def main() -> None:
             "policy check (image:get_image)": lambda: enforce(
                 ctx, "image:get_image", {"owner": ctx.project_id, "visibility": "private"}),
             "empty session (begin/commit)": lambda: rt.db.session().__enter__().close(),
+            "list: the page's ids (visibility, order)": page_only,
             f"list: database + views ({args.images} images)": list_db,
             "show: database + view": show_db,
             "list: JSON response": lambda: json_response(page(
@@ -120,7 +124,10 @@ def main() -> None:
         host, port = target.reads.split("//")[1].split("/")[0].split(":")
         conn = http.client.HTTPConnection(host, int(port))
         auth = target.read_headers[0]
-        for label, path in (("GET /v2/images", "/image/v2/images"),
+        # the floor: an authenticated route that reads nothing (token, routing, middleware,
+        # uvicorn, the socket)
+        for label, path in (("GET /v2/schemas/image", "/image/v2/schemas/image"),
+                            ("GET /v2/images", "/image/v2/images"),
                             ("GET /v2/images/{id}", f"/image/v2/images/{target.image_ids[0]}")):
             times = []
             cpu = cpu_seconds(target.pids["reads"])

@@ -30,7 +30,7 @@ def member_ids(s: Session, image_id: str) -> list[str]:
     return list(s.scalars(select(ImageMember.member_id).where(ImageMember.image_id == image_id)))
 
 
-def target(image: Image, members: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def target(image: Any, members: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     return {"owner": image.owner, "visibility": image.visibility, "members": members or [],
             "project_id": image.owner, **extra}
 
@@ -41,6 +41,15 @@ def load(s: Session, ctx: RequestContext, image_id: str, rule: str | None = None
 
     `extra` adds target keys (member_id for the member rules)."""
     image = s.get(Image, check_id(image_id))
+    check_visible(s, ctx, image_id, image, rule, **extra)
+    assert image is not None
+    return image
+
+
+def check_visible(s: Session, ctx: RequestContext, image_id: str, image: Any,
+                  rule: str | None = None, **extra: Any) -> None:
+    """load()'s checks on a row already read (an ORM Image, or a Core row of the images table):
+    404 unless `ctx` may see it, 403 unless it may do `rule` to it."""
     if image is None or image.status == "deleted":
         raise ImageNotFound(image_id)
     # The members count only where policy.shared_with decides: a shared image, seen by neither
@@ -52,4 +61,3 @@ def load(s: Session, ctx: RequestContext, image_id: str, rule: str | None = None
         raise ImageNotFound(image_id)
     if rule:
         enforce(ctx, rule, t)
-    return image

@@ -234,11 +234,13 @@ def _order(rows: list[Any], sort: list[tuple[str, str]]) -> list[str]:
     return [row.id for row in sorted(rows, key=key)]
 
 
-def list_images(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[Image], str | None]:
-    """One page of images the caller may see, and the marker of the next page (or None)."""
+def page_ids(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[str], str | None]:
+    """The ids of one page of images the caller may see, in order, and the next page's marker
+    (or None)."""
     enforce(ctx, "image:get_images", {"project_id": ctx.project_id})
     columns = {Image.id, *(getattr(Image, k) for k, _ in q.sort), Image.created_at}
-    rows = s.execute(select(*columns).where(*_conditions(ctx, q))).all()
+    # Core on the session's connection: the ORM's execution layer would cost more than the query
+    rows = s.connection().execute(select(*columns).where(*_conditions(ctx, q))).all()
     ids = _order(list(rows), q.sort)
     start = 0
     if q.marker is not None:
@@ -247,6 +249,12 @@ def list_images(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[Ima
         except ValueError:
             raise Invalid(f"marker {q.marker} could not be found.") from None
     page = ids[start:start + q.limit]
-    images = {i.id: i for i in s.scalars(select(Image).where(Image.id.in_(page)))}
     more = q.limit > 0 and start + q.limit < len(ids)
-    return [images[i] for i in page], (page[-1] if more and page else None)
+    return page, (page[-1] if more and page else None)
+
+
+def list_images(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[Image], str | None]:
+    """One page of images the caller may see (ORM rows), and the marker of the next page."""
+    page, marker = page_ids(s, ctx, q)
+    images = {i.id: i for i in s.scalars(select(Image).where(Image.id.in_(page)))}
+    return [images[i] for i in page], marker

@@ -7,7 +7,7 @@ table each. The view leaves out what only the HTTP layer knows (`self`, `file`, 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -71,10 +71,13 @@ def is_reserved(key: str) -> bool:
     return key in RESERVED or key.startswith(RESERVED_PREFIX)
 
 
+def _is_active(loc: Any) -> bool:
+    return loc.status == "active" and not loc.store.startswith(RESERVED_PREFIX)
+
+
 def active_locations(image: Image) -> list[Any]:
     """The locations clients see: finished copies in configured stores, first one first."""
-    return [loc for loc in image.locations
-            if loc.status == "active" and not loc.store.startswith(RESERVED_PREFIX)]
+    return [loc for loc in image.locations if _is_active(loc)]
 
 
 def by_weight(locations: list[Any], weights: Mapping[str, int]) -> list[Any]:
@@ -84,21 +87,37 @@ def by_weight(locations: list[Any], weights: Mapping[str, int]) -> list[Any]:
 
 def view(image: Image, *, show_locations: bool = True,
          weights: Mapping[str, int] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {p.name: p.value for p in image.properties}
+    columns = {key: getattr(image, key) for key in (*BASE_ATTRIBUTES, *TIMES)}
+    columns["id"] = image.id
+    return compose(columns, [(p.name, p.value) for p in image.properties],
+                   [t.value for t in image.tags], image.locations,
+                   show_locations=show_locations, weights=weights)
+
+
+TIMES = ("created_at", "updated_at")
+
+
+def compose(columns: Mapping[str, Any], properties: Iterable[tuple[str, str]],
+            tags: Iterable[str], locations: Iterable[Any], *, show_locations: bool = True,
+            weights: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The view of an image from its parts: `columns` maps the images table's columns (of an ORM
+    row, or a Core row's mapping), `locations` have store, url and status, in the order they
+    were added. One function for both, so that the Core read path cannot drift from the ORM's."""
+    out: dict[str, Any] = dict(properties)
     for key in BASE_ATTRIBUTES:
-        out[key] = getattr(image, key)
-    out["id"] = image.id
-    out["created_at"] = isotime(image.created_at)
-    out["updated_at"] = isotime(image.updated_at)
-    out["tags"] = sorted(t.value for t in image.tags)
-    locations = by_weight(active_locations(image), weights or {})
-    if locations:
-        out["stores"] = ",".join(loc.store for loc in locations)
+        out[key] = columns[key]
+    out["id"] = columns["id"]
+    out["created_at"] = isotime(columns["created_at"])
+    out["updated_at"] = isotime(columns["updated_at"])
+    out["tags"] = sorted(tags)
+    shown = by_weight([loc for loc in locations if _is_active(loc)], weights or {})
+    if shown:
+        out["stores"] = ",".join(loc.store for loc in shown)
     if show_locations:
         out["locations"] = [{"url": loc.url, "metadata": {"store": loc.store}}
-                            for loc in locations]
-        if locations:
-            out["direct_url"] = locations[0].url
+                            for loc in shown]
+        if shown:
+            out["direct_url"] = shown[0].url
     return out
 
 

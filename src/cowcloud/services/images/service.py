@@ -9,8 +9,10 @@ import_task.py and deletion.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable
-from typing import Any
+import contextvars
+from collections.abc import AsyncIterable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -23,17 +25,23 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
 from ..policy import enforce
-from . import access, catalog, data, deletion, importing, members, recovery, task_api
+from . import access, catalog, data, deletion, importing, members, reads, recovery, task_api
 from .copies import SYSTEM, ImageSource, copy_into, image_source, store_in_cluster
 from .deletion import ReapTask
 from .env import REAP_KIND, Env
 from .import_task import ImportTask
-from .listing import parse_query
+from .listing import ListQuery, page_ids, parse_query
 from .model import isotime, view
 from .patch import PATCH_TYPES, parse_patch
 from .stores import CHUNK_SIZE, Stores
 
 IMPORT_METHODS = importing.METHODS
+# Threads of the list and show reads. Twenty reads at once on the shared executor's threads
+# make them and the event loop take the GIL from each other at every step, which costs more CPU
+# than the reads themselves; a read waits on the database only for moments (SQLite in-process,
+# PostgreSQL on a short round trip), so a few threads keep up with what one core can answer.
+READ_THREADS = 2
+T = TypeVar("T")
 
 
 class ImageService:
@@ -42,6 +50,7 @@ class ImageService:
         self.env = Env(settings, db, Stores(Targets(settings, clusters)), tasks)
         self._clusters = clusters
         self._sweeper: asyncio.Task[None] | None = None
+        self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="image-read")
         clusters.on_open(self._recover_cluster)
         tasks.register(importing.TASK_KIND, ImportTask(self.env))
         tasks.register(REAP_KIND, ReapTask(self.env))
@@ -64,6 +73,7 @@ class ImageService:
         if sweeper is not None:
             sweeper.cancel()
             await asyncio.wait([sweeper], timeout=grace)
+        self._readers.shutdown(wait=False)
 
     async def _recover_cluster(self, name: str, _backend: BaseBackend) -> None:
         if self.env.settings.image_stores:
@@ -71,8 +81,11 @@ class ImageService:
                                  all_deleting=True)
 
     def _view(self, ctx: RequestContext, image: Image) -> dict[str, Any]:
-        return view(image, weights=self.env.stores.weights(),
-                    show_locations=self.env.settings.image.locations_visible(ctx.is_admin))
+        return view(image, **self._view_options(ctx))
+
+    def _view_options(self, ctx: RequestContext) -> dict[str, Any]:
+        return {"weights": self.env.stores.weights(),
+                "show_locations": self.env.settings.image.locations_visible(ctx.is_admin)}
 
     async def _read(self, fn: Any, ctx: RequestContext, *args: Any) -> dict[str, Any]:
         return await self.env.run(lambda s: self._view(ctx, fn(s, ctx, *args)))
@@ -83,16 +96,28 @@ class ImageService:
         return await self._read(catalog.create, ctx, body)
 
     async def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
-        return await self._read(catalog.get, ctx, image_id)
+        return await self._read_only(self.show_in, ctx, image_id)
+
+    async def _read_only(self, fn: Callable[..., T], *args: Any) -> T:
+        """Env.run on the read threads (READ_THREADS)."""
+        def job() -> T:
+            with self.env.db.session() as s:
+                return fn(s, *args)
+        call = contextvars.copy_context().run  # the request id, for the log lines
+        return await asyncio.get_running_loop().run_in_executor(self._readers, call, job)
+
+    # The read paths go through reads.py (Core rows, no ORM objects): the hot routes.
+    def show_in(self, s: Session, ctx: RequestContext, image_id: str) -> dict[str, Any]:
+        return reads.show(s, ctx, image_id, **self._view_options(ctx))
+
+    def list_in(self, s: Session, ctx: RequestContext, q: ListQuery
+                ) -> tuple[list[dict[str, Any]], str | None]:
+        ids, marker = page_ids(s, ctx, q)
+        return reads.views(s, ids, **self._view_options(ctx)), marker
 
     async def list_images(self, ctx: RequestContext, params: list[tuple[str, str]]
                    ) -> tuple[list[dict[str, Any]], str | None]:
-        q = parse_query(params)
-
-        def work(s: Session) -> tuple[list[dict[str, Any]], str | None]:
-            images, marker = catalog.listing(s, ctx, q)
-            return [self._view(ctx, i) for i in images], marker
-        return await self.env.run(work)
+        return await self._read_only(self.list_in, ctx, parse_query(params))
 
     async def update(self, ctx: RequestContext, image_id: str, body: Any,
                      content_type: str) -> dict[str, Any]:
