@@ -18,7 +18,6 @@ from ..errors import Denied, Invalid, NotFound
 from ..policy import enforce
 from . import access
 from .errors import Conflict, TooLarge
-from .listing import ListQuery, list_images
 from .model import PROPERTY_QUOTA, READ_ONLY, UUID_RE, WRITABLE_BASE, is_reserved
 from .patch import Change, apply, check_value, set_visibility
 
@@ -70,10 +69,6 @@ def create(s: Session, ctx: RequestContext, body: Any) -> Image:
 
 def get(s: Session, ctx: RequestContext, image_id: str) -> Image:
     return access.load(s, ctx, image_id)
-
-
-def listing(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[Image], str | None]:
-    return list_images(s, ctx, q)
 
 
 def update(s: Session, ctx: RequestContext, image_id: str, changes: list[Change]) -> Image:

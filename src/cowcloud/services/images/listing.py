@@ -251,10 +251,3 @@ def page_ids(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[str], 
     page = ids[start:start + q.limit]
     more = q.limit > 0 and start + q.limit < len(ids)
     return page, (page[-1] if more and page else None)
-
-
-def list_images(s: Session, ctx: RequestContext, q: ListQuery) -> tuple[list[Image], str | None]:
-    """One page of images the caller may see (ORM rows), and the marker of the next page."""
-    page, marker = page_ids(s, ctx, q)
-    images = {i.id: i for i in s.scalars(select(Image).where(Image.id.in_(page)))}
-    return [images[i] for i in page], marker
