@@ -3,6 +3,7 @@ limit and marker, as Cinder's v3 list calls take them."""
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -61,14 +62,20 @@ def page(rows: list[T], params: dict[str, str], row_id: Callable[[T], str],
         start = ids.index(marker) + 1
     limit = parse_limit(params["limit"], MAX_LIMIT) if "limit" in params else MAX_LIMIT
     chunk = rows[start:start + limit]
-    return chunk, start + limit < len(rows) and "limit" in params
+    # Cinder links a next page whenever this one is full, even if the next will be empty
+    return chunk, bool(chunk) and len(chunk) == limit
 
 
 def metadata_filter(value: str) -> dict[str, str]:
+    """JSON, or a Python dict literal as Cinder also takes (tempest and older clients send
+    `{'k': 'v'}`: Cinder reads the filter with ast.literal_eval)."""
     try:
         parsed = json.loads(value)
     except ValueError:
-        raise InvalidInput(f"metadata filter is not a JSON object: {value!r}") from None
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise InvalidInput(f"metadata filter is not a JSON object: {value!r}") from None
     return checks.metadata(parsed, "metadata filter")
 
 
