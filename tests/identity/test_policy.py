@@ -233,6 +233,16 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("image:add_metadef_resource_type_association", MEMBER, OWN, False),
     ("image:add_metadef_resource_type_association", ADMIN, OWN, True),
     ("image:remove_metadef_resource_type_association", MEMBER, OWN, False),
+    # the Block Storage deployment's description: zones and messages for readers, the rest
+    # for admins
+    *[(rule, who, {}, expected)
+      for rule in ("volume_extension:availability_zone_list", "message:get_all", "message:get")
+      for who, expected in ((READER, True), (UNSCOPED, False))],
+    *[(rule, who, {}, expected)
+      for rule in ("volume_extension:services:index", "volume_extension:services:update",
+                   "volume_extension:hosts", "volume_extension:capabilities",
+                   "scheduler_extension:scheduler_stats:get_pools")
+      for who, expected in ((ADMIN, True), (MEMBER, False))],
     # volumes: the project's members write, its readers read, other projects nothing
     *[(rule, who, {"project_id": "p-m"}, expected)
       for rule in ("volume:update", "volume:delete", "volume:extend",
