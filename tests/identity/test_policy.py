@@ -250,6 +250,12 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
                    "volume:create_snapshot", "volume:update_snapshot", "volume:delete_snapshot")
       for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
     *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume_extension:volume_image_metadata:set",
+                   "volume_extension:volume_image_metadata:remove")
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    ("volume_extension:volume_image_metadata:show", READER, {"project_id": "p-m"}, True),
+    ("volume_extension:volume_image_metadata:show", OTHER, {"project_id": "p-m"}, False),
+    *[(rule, who, {"project_id": "p-m"}, expected)
       for rule in ("volume:get", "volume:get_volume_metadata", "volume:get_snapshot")
       for who, expected in ((READER, True), (OTHER, False), (ADMIN, True))],
     ("volume:create", MEMBER, {"project_id": "p-m"}, True),

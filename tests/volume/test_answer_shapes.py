@@ -120,3 +120,45 @@ def test_types_pick_backends_by_capabilities(admin: VolumeApi, alice: User,
     assert pool_devices(settings) == before
     for type_id in made.values():
         assert admin.delete(f"/types/{type_id}").status_code == 202
+
+
+def test_image_metadata_actions(alice: User, bob: User) -> None:
+    api = alice.api
+    vol = api.wait(api.create(size=1)["id"])
+    act = lambda who, body: who.post(f"/volumes/{vol['id']}/action", json=body)  # noqa: E731
+    resp = act(api, {"os-set_image_metadata": {"metadata": {"hw_disk_bus": "scsi",
+                                                            "ramdisk_id": "r"}}})
+    assert resp.status_code == 200
+    assert resp.json() == {"metadata": {"hw_disk_bus": "scsi", "ramdisk_id": "r"}}
+    assert api.volume(vol["id"])["volume_image_metadata"] == resp.json()["metadata"]
+    unset = act(api, {"os-unset_image_metadata": {"key": "ramdisk_id"}})
+    assert unset.status_code == 200
+    shown = act(api, {"os-show_image_metadata": {}})
+    assert shown.status_code == 200 and shown.json() == {"metadata": {"hw_disk_bus": "scsi"}}
+    fault(act(api, {"os-unset_image_metadata": {"key": "ramdisk_id"}}), 404)
+    fault(act(api, {"os-set_image_metadata": {"metadata": {"k": 1}}}), 400)
+    fault(act(api, {"os-set_image_metadata": {}}), 400)
+    fault(act(bob.api, {"os-show_image_metadata": {}}), 404)
+    assert act(api, {"os-set_bootable": {"bootable": True}}).status_code == 200
+    assert api.delete(f"/volumes/{vol['id']}").status_code == 202
+    api.gone(vol["id"])
+
+
+def test_offset_and_display_name_sort(alice: User) -> None:
+    api = alice.api
+    vol = api.wait(api.create(size=1)["id"])
+    snaps = [api.snapshot(vol["id"], name=f"s{i}") for i in (2, 0, 1)]
+    by_name = api.get("/snapshots", params={"volume_id": vol["id"], "sort_key": "display_name",
+                                            "sort_dir": "asc"}).json()["snapshots"]
+    assert [s["name"] for s in by_name] == ["s0", "s1", "s2"]
+    skipped = api.get("/snapshots", params={"volume_id": vol["id"], "sort": "name:asc",
+                                            "offset": 2, "limit": 3}).json()["snapshots"]
+    assert [s["name"] for s in skipped] == ["s2"]
+    fault(api.get("/snapshots", params={"offset": "-1"}), 400)
+    vols = api.get("/volumes", params={"sort": "display_name:asc", "offset": 0}).json()
+    assert vol["id"] in {v["id"] for v in vols["volumes"]}
+    for snap in snaps:
+        assert api.delete(f"/snapshots/{snap['id']}").status_code == 202
+        api.snapshot_gone(snap["id"])
+    assert api.delete(f"/volumes/{vol['id']}").status_code == 202
+    api.gone(vol["id"])

@@ -239,6 +239,11 @@ RULES: dict[str, Predicate] = {
     "scheduler_extension:scheduler_stats:get_pools": admin,
     "message:get_all": reader,
     "message:get": reader,
+    # a volume's image metadata (services/volumes/image_metadata.py), like its own metadata
+    "volume_extension:volume_image_metadata:show": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:volume_image_metadata:set": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_image_metadata:remove": any_of(admin,
+                                                            all_of(member, own_project)),
     # volumes and their snapshots (target: project_id), Cinder's project-scoped defaults
     "volume:create": member,
     "volume:get": any_of(admin, all_of(reader, own_project)),

@@ -15,6 +15,7 @@ from .errors import InvalidInput
 T = TypeVar("T")
 MAX_LIMIT = 1000  # Cinder's osapi_max_limit
 PAGING = {"limit", "marker", "sort", "sort_key", "sort_dir", "with_count", "offset"}
+_ALIASES = {"display_name": "name", "display_description": "description"}
 
 
 def sort_keys(params: dict[str, str], allowed: Sequence[str]) -> list[tuple[str, str]]:
@@ -28,6 +29,8 @@ def sort_keys(params: dict[str, str], allowed: Sequence[str]) -> list[tuple[str,
             keys.append((key.strip(), (direction or "desc").strip().lower()))
     else:
         keys = [(params.get("sort_key", "created_at"), params.get("sort_dir", "desc").lower())]
+    # Cinder's older names for name and description (cinderclient and tempest still send them)
+    keys = [(_ALIASES.get(k, k), d) for k, d in keys]
     for key, direction in keys:
         if key not in allowed:
             raise InvalidInput(f"Invalid sort key {key!r}: one of {', '.join(allowed)}")
@@ -60,6 +63,14 @@ def page(rows: list[T], params: dict[str, str], row_id: Callable[[T], str],
         if marker not in ids:
             raise not_found(params["marker"])
         start = ids.index(marker) + 1
+    if "offset" in params:  # rows skipped after the marker, as Cinder's query offset
+        try:
+            offset = int(params["offset"])
+        except ValueError:
+            offset = -1
+        if offset < 0:
+            raise InvalidInput(f"offset must be a whole number, not {params['offset']!r}")
+        start += offset
     limit = parse_limit(params["limit"], MAX_LIMIT) if "limit" in params else MAX_LIMIT
     chunk = rows[start:start + limit]
     # Cinder links a next page whenever this one is full, even if the next will be empty
