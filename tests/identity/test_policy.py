@@ -233,12 +233,28 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("image:add_metadef_resource_type_association", MEMBER, OWN, False),
     ("image:add_metadef_resource_type_association", ADMIN, OWN, True),
     ("image:remove_metadef_resource_type_association", MEMBER, OWN, False),
+    # the Block Storage deployment's description: zones and messages for readers, the rest
+    # for admins
+    *[(rule, who, {}, expected)
+      for rule in ("volume_extension:availability_zone_list", "message:get_all", "message:get")
+      for who, expected in ((READER, True), (UNSCOPED, False))],
+    *[(rule, who, {}, expected)
+      for rule in ("volume_extension:services:index", "volume_extension:services:update",
+                   "volume_extension:hosts", "volume_extension:capabilities",
+                   "scheduler_extension:scheduler_stats:get_pools")
+      for who, expected in ((ADMIN, True), (MEMBER, False))],
     # volumes: the project's members write, its readers read, other projects nothing
     *[(rule, who, {"project_id": "p-m"}, expected)
       for rule in ("volume:update", "volume:delete", "volume:extend",
                    "volume:update_volume_metadata", "volume:delete_volume_metadata",
                    "volume:create_snapshot", "volume:update_snapshot", "volume:delete_snapshot")
       for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume_extension:volume_image_metadata:set",
+                   "volume_extension:volume_image_metadata:remove")
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    ("volume_extension:volume_image_metadata:show", READER, {"project_id": "p-m"}, True),
+    ("volume_extension:volume_image_metadata:show", OTHER, {"project_id": "p-m"}, False),
     *[(rule, who, {"project_id": "p-m"}, expected)
       for rule in ("volume:get", "volume:get_volume_metadata", "volume:get_snapshot")
       for who, expected in ((READER, True), (OTHER, False), (ADMIN, True))],

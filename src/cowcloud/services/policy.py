@@ -229,6 +229,21 @@ RULES: dict[str, Predicate] = {
     "image:get_metadef_resource_type": can_see_namespace,
     "image:add_metadef_resource_type_association": admin,
     "image:remove_metadef_resource_type_association": admin,
+    # the Block Storage deployment's own description (services/volumes/inventory.py), as
+    # Cinder's defaults: zones, extensions and messages for every reader, the rest admins'
+    "volume_extension:availability_zone_list": reader,
+    "volume_extension:services:index": admin,
+    "volume_extension:services:update": admin,
+    "volume_extension:hosts": admin,
+    "volume_extension:capabilities": admin,
+    "scheduler_extension:scheduler_stats:get_pools": admin,
+    "message:get_all": reader,
+    "message:get": reader,
+    # a volume's image metadata (services/volumes/image_metadata.py), like its own metadata
+    "volume_extension:volume_image_metadata:show": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:volume_image_metadata:set": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_image_metadata:remove": any_of(admin,
+                                                            all_of(member, own_project)),
     # volumes and their snapshots (target: project_id), Cinder's project-scoped defaults
     "volume:create": member,
     "volume:get": any_of(admin, all_of(reader, own_project)),

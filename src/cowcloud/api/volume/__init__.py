@@ -6,13 +6,13 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 
 from fastapi import APIRouter, Depends
 
-from . import snapshots, types, versions, volumes
+from . import inventory, snapshots, types, versions, volumes
 from .common import same_project
 from .microversion import VolumeMicroversion
 
 router = APIRouter()
 router.include_router(versions.router)
-for _module in (volumes, snapshots, types):
+for _module in (inventory, volumes, snapshots, types):  # inventory first: /volumes/summary
     router.include_router(_module.router, prefix="/volume/v3")
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])

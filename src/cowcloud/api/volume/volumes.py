@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...services.context import RequestContext
+from ...services.volumes import image_metadata
 from ...services.volumes.checks import boolean
 from ..auth import get_context
 from .common import base, body, params, version, volumes
@@ -57,11 +58,19 @@ async def delete(volume_id: str, request: Request,
     return Response(status_code=202)
 
 
+# Cinder answers these actions 200 (the rest 202), some with a body
+_OK_ACTIONS = {"os-set_bootable", *image_metadata.ACTIONS}
+
+
 @router.post("/volumes/{volume_id}/action")
 async def action(volume_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
-    await volumes(request).action(ctx, volume_id, await body(request))
-    return Response(status_code=202)
+    data = await body(request)
+    out = await volumes(request).action(ctx, volume_id, data)
+    if out is not None:
+        return JSONResponse(out)
+    named = next(iter(data)) if isinstance(data, dict) and len(data) == 1 else None
+    return Response(status_code=200 if named in _OK_ACTIONS else 202)
 
 
 @router.get("/volumes/{volume_id}/metadata")

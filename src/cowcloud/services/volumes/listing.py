@@ -3,6 +3,7 @@ limit and marker, as Cinder's v3 list calls take them."""
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from .errors import InvalidInput
 T = TypeVar("T")
 MAX_LIMIT = 1000  # Cinder's osapi_max_limit
 PAGING = {"limit", "marker", "sort", "sort_key", "sort_dir", "with_count", "offset"}
+_ALIASES = {"display_name": "name", "display_description": "description"}
 
 
 def sort_keys(params: dict[str, str], allowed: Sequence[str]) -> list[tuple[str, str]]:
@@ -27,6 +29,8 @@ def sort_keys(params: dict[str, str], allowed: Sequence[str]) -> list[tuple[str,
             keys.append((key.strip(), (direction or "desc").strip().lower()))
     else:
         keys = [(params.get("sort_key", "created_at"), params.get("sort_dir", "desc").lower())]
+    # Cinder's older names for name and description (cinderclient and tempest still send them)
+    keys = [(_ALIASES.get(k, k), d) for k, d in keys]
     for key, direction in keys:
         if key not in allowed:
             raise InvalidInput(f"Invalid sort key {key!r}: one of {', '.join(allowed)}")
@@ -59,16 +63,30 @@ def page(rows: list[T], params: dict[str, str], row_id: Callable[[T], str],
         if marker not in ids:
             raise not_found(params["marker"])
         start = ids.index(marker) + 1
+    if "offset" in params:  # rows skipped after the marker, as Cinder's query offset
+        try:
+            offset = int(params["offset"])
+        except ValueError:
+            offset = -1
+        if offset < 0:
+            raise InvalidInput(f"offset must be a whole number, not {params['offset']!r}")
+        start += offset
     limit = parse_limit(params["limit"], MAX_LIMIT) if "limit" in params else MAX_LIMIT
     chunk = rows[start:start + limit]
-    return chunk, start + limit < len(rows) and "limit" in params
+    # Cinder links a next page whenever this one is full, even if the next will be empty
+    return chunk, bool(chunk) and len(chunk) == limit
 
 
 def metadata_filter(value: str) -> dict[str, str]:
+    """JSON, or a Python dict literal as Cinder also takes (tempest and older clients send
+    `{'k': 'v'}`: Cinder reads the filter with ast.literal_eval)."""
     try:
         parsed = json.loads(value)
     except ValueError:
-        raise InvalidInput(f"metadata filter is not a JSON object: {value!r}") from None
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise InvalidInput(f"metadata filter is not a JSON object: {value!r}") from None
     return checks.metadata(parsed, "metadata filter")
 
 

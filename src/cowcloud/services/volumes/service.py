@@ -17,7 +17,7 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
-from . import checks, handlers, snapshots, types, volumes
+from . import checks, handlers, image_metadata, snapshots, types, volumes
 from .env import (
     CREATE_KIND,
     DELETE_KIND,
@@ -119,10 +119,14 @@ class VolumeService:
     async def delete_metadata_item(self, ctx: RequestContext, volume_id: str, key: str) -> None:
         await self.env.run(volumes.delete_metadata_item, ctx, volume_id, key)
 
-    async def action(self, ctx: RequestContext, volume_id: str, body: Any) -> None:
+    async def action(self, ctx: RequestContext, volume_id: str, body: Any
+                     ) -> dict[str, Any] | None:
+        """None, or the body of an action that answers one (image metadata)."""
         if not isinstance(body, dict) or len(body) != 1:
             raise InvalidInput("An action body names exactly one action.")
         (name, arg), = body.items()
+        if name in image_metadata.ACTIONS:
+            return await self.env.run(image_metadata.act, ctx, volume_id, name, arg)
         if name == "os-extend":
             if not isinstance(arg, dict) or "new_size" not in arg:
                 raise InvalidInput("'new_size' is a required property")

@@ -17,7 +17,13 @@ from ..policy import enforce
 from . import checks, listing
 from .access import load_snapshot, load_volume
 from .env import SNAPSHOT_DELETE_KIND, Env
-from .errors import InvalidInput, InvalidSnapshot, InvalidVolume, SnapshotNotFound
+from .errors import (
+    InvalidInput,
+    InvalidSnapshot,
+    InvalidVolume,
+    SnapshotNotFound,
+    VolumeNotFound,
+)
 from .views import Version, snapshot_view
 from .volumes import building_from
 
@@ -29,6 +35,8 @@ def begin_create(s: Session, ctx: RequestContext, body: Any) -> dict[str, Any]:
     """The row (status creating), written before the device snapshot is."""
     spec = checks.body_of(body, "snapshot")
     volume_id = spec.get("volume_id")
+    if "volume_id" in spec and volume_id is None:  # Cinder looks it up, and finds none
+        raise VolumeNotFound("None")
     if not isinstance(volume_id, str):
         raise InvalidInput("'volume_id' is a required property")
     force = checks.boolean(spec.get("force", False), "force")
@@ -59,7 +67,8 @@ def finish_create(s: Session, snapshot_id: str, ok: bool, version: Version
         snap.status = "available"
     else:
         snap.deleted, snap.status, snap.deleted_at = True, "deleted", utcnow()
-    return snapshot_view(snap, version, detail=True)
+    # create and update answer without the os-extended-snapshot-attributes, as Cinder's do
+    return snapshot_view(snap, version, detail=False)
 
 
 def show(s: Session, ctx: RequestContext, snapshot_id: str, version: Version
@@ -112,7 +121,7 @@ def update(s: Session, ctx: RequestContext, snapshot_id: str, body: Any, version
                                                 spec.get("display_description")),
                                        "description", max_len=65535)
     snap.updated_at = utcnow()
-    return snapshot_view(snap, version, detail=True)
+    return snapshot_view(snap, version, detail=False)
 
 
 def start_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str) -> None:

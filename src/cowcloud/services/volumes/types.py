@@ -14,12 +14,18 @@ from ...db.models import Volume, VolumeType
 from ..context import RequestContext
 from ..errors import Unavailable
 from ..policy import enforce
-from . import checks
+from . import checks, inventory
 from .env import Env
 from .errors import InvalidInput, InvalidVolumeType, VolumeTypeExists, VolumeTypeNotFound
 
 DEFAULT_TYPE = "__DEFAULT__"
 BACKEND_SPEC = "volume_backend_name"
+# Cinder's scheduler matches a `capabilities:` scoped key the same as the bare one
+BACKEND_SPECS = (BACKEND_SPEC, f"capabilities:{BACKEND_SPEC}")
+
+
+def backend_name(specs: dict[str, str]) -> str | None:
+    return next((specs[k] for k in BACKEND_SPECS if specs.get(k)), None)
 
 
 def ensure_default(s: Session) -> None:
@@ -31,11 +37,17 @@ def ensure_default(s: Session) -> None:
             pass  # another process made it meanwhile
 
 
-def view(vtype: VolumeType, ctx: RequestContext) -> dict[str, Any]:
+def view(vtype: VolumeType, ctx: RequestContext, answer: str = "show") -> dict[str, Any]:
+    """As Cinder answers `answer` (show/list, create, update): its type-access extension adds
+    `os-volume-type-access:is_public` to all but update, and `qos_specs_id` (admins) is only in
+    show and list; clients that validate answers (tempest's schemas) refuse extra keys."""
     out: dict[str, Any] = {
         "id": vtype.id, "name": vtype.name, "description": vtype.description,
-        "is_public": vtype.is_public, "os-volume-type-access:is_public": vtype.is_public,
-        "qos_specs_id": None}
+        "is_public": vtype.is_public}
+    if answer != "update":
+        out["os-volume-type-access:is_public"] = vtype.is_public
+    if answer == "show" and ctx.is_admin:
+        out["qos_specs_id"] = None
     # Cinder shows extra specs to admins only (they name backends)
     if ctx.is_admin:
         out["extra_specs"] = dict(vtype.extra_specs)
@@ -62,27 +74,37 @@ def by_id(s: Session, type_id: str) -> VolumeType:
 
 
 def backend_of(env: Env, vtype: VolumeType) -> Target:
-    name = vtype.extra_specs.get(BACKEND_SPEC)
+    name = backend_name(vtype.extra_specs)
     if name:
         target = env.targets.of("volume_backends").get(name)
         if target is None:
             raise InvalidVolumeType(f"volume type {vtype.name} names backend {name!r}, which "
                                     "is not configured")
-        return target
-    target = env.targets.default("volume_backends")
-    if target is None:
-        raise Unavailable("No volume backend is configured: volumes need a "
-                          "[volume_backends.NAME] section in the configuration")
-    return target
+        candidates = [target]
+    else:
+        default = env.targets.default("volume_backends")
+        if default is None:
+            raise Unavailable("No volume backend is configured: volumes need a "
+                              "[volume_backends.NAME] section in the configuration")
+        candidates = [default, *(t for t in env.targets.of("volume_backends").values()
+                                 if t is not default)]
+    # the default first; then, as Cinder's scheduler, any backend whose capabilities match
+    for target in candidates:
+        if inventory.satisfies(target.name, target, vtype.extra_specs):
+            return target
+    raise InvalidVolumeType(f"No valid backend was found: no volume backend has the "
+                            f"capabilities type {vtype.name} asks for "
+                            f"({', '.join(f'{k}={v}' for k, v in vtype.extra_specs.items())})")
 
 
 def _check_specs(env: Env, specs: Any) -> dict[str, str]:
     specs = checks.metadata(specs, "extra_specs")
-    name = specs.get(BACKEND_SPEC)
-    if name is not None and name not in env.targets.of("volume_backends"):
-        known = ", ".join(env.targets.of("volume_backends")) or "none"
-        raise InvalidInput(f"{BACKEND_SPEC} {name!r} is not a configured volume backend "
-                           f"(configured: {known})")
+    for key in BACKEND_SPECS:
+        name = specs.get(key)
+        if name is not None and name not in env.targets.of("volume_backends"):
+            known = ", ".join(env.targets.of("volume_backends")) or "none"
+            raise InvalidInput(f"{key} {name!r} is not a configured volume backend "
+                               f"(configured: {known})")
     return specs
 
 
@@ -128,7 +150,7 @@ def create(s: Session, env: Env, ctx: RequestContext, body: Any) -> dict[str, An
             s.add(vtype)
     except Duplicate:
         raise VolumeTypeExists(name) from None
-    return view(vtype, ctx)
+    return view(vtype, ctx, "create")
 
 
 def update(s: Session, ctx: RequestContext, type_id: str, body: Any) -> dict[str, Any]:
@@ -150,7 +172,7 @@ def update(s: Session, ctx: RequestContext, type_id: str, body: Any) -> dict[str
             s.flush()
     except Duplicate:
         raise VolumeTypeExists(str(spec.get("name"))) from None
-    return view(vtype, ctx)
+    return view(vtype, ctx, "update")
 
 
 def delete(s: Session, ctx: RequestContext, type_id: str) -> None:
@@ -174,11 +196,11 @@ def set_specs(s: Session, env: Env, ctx: RequestContext, type_id: str,
     enforce(ctx, "volume_extension:types_manage")
     vtype = by_id(s, type_id)
     specs = _check_specs(env, specs)
-    if (BACKEND_SPEC in specs and specs[BACKEND_SPEC] != vtype.extra_specs.get(BACKEND_SPEC)
-            and in_use(s, vtype.id)):
+    merged = {**vtype.extra_specs, **specs}
+    if backend_name(merged) != backend_name(vtype.extra_specs) and in_use(s, vtype.id):
         raise InvalidVolumeType(f"Type {vtype.id} is in use: its {BACKEND_SPEC} cannot change "
                                 "under its volumes")
-    vtype.extra_specs = {**vtype.extra_specs, **specs}
+    vtype.extra_specs = merged
     return specs
 
 
@@ -187,7 +209,7 @@ def unset_spec(s: Session, ctx: RequestContext, type_id: str, key: str) -> None:
     vtype = by_id(s, type_id)
     if key not in vtype.extra_specs:
         raise VolumeTypeNotFound(f"{type_id} extra spec {key}")
-    if key == BACKEND_SPEC and in_use(s, vtype.id):
+    if key in BACKEND_SPECS and in_use(s, vtype.id):
         raise InvalidVolumeType(f"Type {vtype.id} is in use: its {BACKEND_SPEC} cannot change "
                                 "under its volumes")
     vtype.extra_specs = {k: v for k, v in vtype.extra_specs.items() if k != key}

@@ -31,7 +31,10 @@ def volume_summary(vol: Volume, base: str) -> dict[str, Any]:
 
 
 def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Version,
-                  base: str) -> dict[str, Any]:
+                  base: str, *, extended: bool = True) -> dict[str, Any]:
+    """`extended=False` for create and update answers: Cinder's extensions add the os-vol-*-attr
+    fields (tenant, host, migration) and volume_image_metadata only to show and list, and
+    clients validating the create answer (tempest's schemas) refuse them there."""
     out: dict[str, Any] = {
         "id": vol.id, "name": vol.name, "description": vol.description, "status": vol.status,
         "size": vol.size, "availability_zone": vol.availability_zone,
@@ -42,12 +45,13 @@ def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Ver
         "consistencygroup_id": None, "snapshot_id": vol.snapshot_id,
         "source_volid": vol.source_volid, "user_id": vol.user_id,
         "metadata": dict(vol.meta), "volume_type": type_name,
-        "os-vol-tenant-attr:tenant_id": vol.project_id,
         "migration_status": None,
     }
-    if vol.image_meta:
+    if extended:
+        out["os-vol-tenant-attr:tenant_id"] = vol.project_id
+    if vol.image_meta and extended:
         out["volume_image_metadata"] = dict(vol.image_meta)
-    if ctx.is_admin:
+    if ctx.is_admin and extended:
         out["os-vol-host-attr:host"] = f"cowcloud@{vol.backend}#{vol.pool}"
         out["os-vol-mig-status-attr:migstat"] = None
         out["os-vol-mig-status-attr:name_id"] = None

@@ -182,7 +182,7 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
     env.tasks.add(s, CREATE_KIND, resource_id=vol.id, owner=ctx.project_id, input={
         "volume_id": vol.id, "cluster": vol.cluster, "pool": vol.pool, "size": size * GiB,
         "source": source})
-    return volume_detail(vol, vtype.name, ctx, version, base)
+    return volume_detail(vol, vtype.name, ctx, version, base, extended=False)
 
 
 def building_from(s: Session, *, source_volid: str | None = None,
@@ -267,7 +267,7 @@ def update(s: Session, ctx: RequestContext, volume_id: str, body: Any, version: 
     if "metadata" in spec:
         vol.meta = checks.metadata(spec["metadata"])
     vol.updated_at = utcnow()
-    return volume_detail(vol, _type_name(s, vol), ctx, version, base)
+    return volume_detail(vol, _type_name(s, vol), ctx, version, base, extended=False)
 
 
 # ------------------------------------------------------------------ metadata
