@@ -60,8 +60,11 @@ async def delete(volume_id: str, request: Request,
 @router.post("/volumes/{volume_id}/action")
 async def action(volume_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
-    await volumes(request).action(ctx, volume_id, await body(request))
-    return Response(status_code=202)
+    reply = await volumes(request).action(ctx, volume_id, await body(request),
+                                          version(request), base(request))
+    if reply.body is None:
+        return Response(status_code=reply.status)
+    return JSONResponse(reply.body, status_code=reply.status)
 
 
 @router.get("/volumes/{volume_id}/metadata")

@@ -17,17 +17,9 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
-from . import checks, handlers, snapshots, types, volumes
-from .env import (
-    CREATE_KIND,
-    DELETE_KIND,
-    SNAPSHOT_DELETE_KIND,
-    Env,
-    GiB,
-    snapshot_ref,
-    volume_device,
-)
-from .errors import InvalidInput
+from . import actions, attachments, handlers, snapshots, types, volumes
+from .calls import Reply
+from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
 from .views import Version
 
 
@@ -119,37 +111,53 @@ class VolumeService:
     async def delete_metadata_item(self, ctx: RequestContext, volume_id: str, key: str) -> None:
         await self.env.run(volumes.delete_metadata_item, ctx, volume_id, key)
 
-    async def action(self, ctx: RequestContext, volume_id: str, body: Any) -> None:
-        if not isinstance(body, dict) or len(body) != 1:
-            raise InvalidInput("An action body names exactly one action.")
-        (name, arg), = body.items()
-        if name == "os-extend":
-            if not isinstance(arg, dict) or "new_size" not in arg:
-                raise InvalidInput("'new_size' is a required property")
-            await self._extend(ctx, volume_id, arg["new_size"])
-        elif name == "os-set_bootable":
-            if not isinstance(arg, dict) or "bootable" not in arg:
-                raise InvalidInput("'bootable' is a required property")
-            await self.env.run(volumes.set_bootable, ctx, volume_id, arg["bootable"])
-        else:
-            raise InvalidInput(f"There is no such action: {name}")
+    async def action(self, ctx: RequestContext, volume_id: str, body: Any, version: Version,
+                     base: str) -> Reply:
+        """POST /volumes/{id}/action: actions.ACTIONS names the handler of each action."""
+        return await actions.dispatch(self.env, ctx, volume_id, body, version, base)
 
-    async def _extend(self, ctx: RequestContext, volume_id: str, new_size: Any) -> None:
-        size = checks.size_gib(new_size, "new_size")
-        cluster, pool, vid, _old = await self.env.run(volumes.start_extend, ctx, volume_id,
-                                                      new_size)
-        done = None
+    # ---------------------------------------------------------------- attachments (3.27)
+
+    async def create_attachment(self, ctx: RequestContext, body: Any, version: Version
+                                ) -> dict[str, Any]:
+        view, ready = await self.env.run(attachments.begin_create, ctx, body, version)
+        return await self._connect(ready) if ready else view
+
+    async def update_attachment(self, ctx: RequestContext, attachment_id: str, body: Any,
+                                version: Version) -> dict[str, Any]:
+        ready = await self.env.run(attachments.begin_update, ctx, attachment_id, body, version)
+        return await self._connect(ready, new=False)
+
+    async def _connect(self, ready: attachments.Ready, new: bool = True) -> dict[str, Any]:
         try:
-            await self.env.backend(cluster).resize(volume_device(pool, vid), size * GiB)
-            done = size
-        finally:
-            await self.env.run(volumes.finish_extend, vid, done)
+            return await attachments.connect(self.env, ready)
+        except BaseException:
+            if new:  # the reservation made for this request goes with it
+                await self.env.run(attachments.drop, ready.attachment_id)
+            raise
+
+    async def get_attachment(self, ctx: RequestContext, attachment_id: str, version: Version
+                             ) -> dict[str, Any]:
+        return await self.env.run(attachments.show, ctx, attachment_id, version)
+
+    async def list_attachments(self, ctx: RequestContext, params: dict[str, str],
+                               version: Version, *, detail: bool) -> list[dict[str, Any]]:
+        return await self.env.run(lambda s: attachments.list_attachments(
+            s, ctx, params, version, detailed=detail))
+
+    async def delete_attachment(self, ctx: RequestContext, attachment_id: str,
+                                version: Version) -> list[dict[str, Any]]:
+        return await self.env.run(attachments.delete, ctx, attachment_id, version)
+
+    async def complete_attachment(self, ctx: RequestContext, attachment_id: str, body: Any,
+                                  version: Version) -> None:
+        await self.env.run(attachments.complete, ctx, attachment_id, body, version)
 
     # ---------------------------------------------------------------- snapshots
 
     async def create_snapshot(self, ctx: RequestContext, body: Any, version: Version
                               ) -> dict[str, Any]:
-        row = await self.env.run(snapshots.begin_create, ctx, body)
+        row = await self.env.run(snapshots.begin_create, self.env, ctx, body, version)
         backend = self.env.backend(row["cluster"])
         ref = snapshot_ref(row["pool"], row["volume_id"], row["id"])
         ok = False

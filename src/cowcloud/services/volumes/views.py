@@ -31,25 +31,26 @@ def volume_summary(vol: Volume, base: str) -> dict[str, Any]:
 
 
 def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Version,
-                  base: str) -> dict[str, Any]:
+                  base: str, *, attachments: list[dict[str, Any]] | None = None
+                  ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": vol.id, "name": vol.name, "description": vol.description, "status": vol.status,
         "size": vol.size, "availability_zone": vol.availability_zone,
         "created_at": isotime(vol.created_at), "updated_at": isotime(vol.updated_at),
-        "attachments": [], "links": links(base, "volumes", vol.id),
+        "attachments": attachments or [], "links": links(base, "volumes", vol.id),
         "bootable": "true" if vol.bootable else "false",  # a string, as Cinder sends it
-        "encrypted": False, "multiattach": False, "replication_status": None,
+        "encrypted": False, "multiattach": bool(vol.multiattach), "replication_status": None,
         "consistencygroup_id": None, "snapshot_id": vol.snapshot_id,
         "source_volid": vol.source_volid, "user_id": vol.user_id,
         "metadata": dict(vol.meta), "volume_type": type_name,
         "os-vol-tenant-attr:tenant_id": vol.project_id,
-        "migration_status": None,
+        "migration_status": vol.migration_status,
     }
     if vol.image_meta:
         out["volume_image_metadata"] = dict(vol.image_meta)
     if ctx.is_admin:
         out["os-vol-host-attr:host"] = f"cowcloud@{vol.backend}#{vol.pool}"
-        out["os-vol-mig-status-attr:migstat"] = None
+        out["os-vol-mig-status-attr:migstat"] = vol.migration_status
         out["os-vol-mig-status-attr:name_id"] = None
     if version >= (3, 13):
         out["group_id"] = None
