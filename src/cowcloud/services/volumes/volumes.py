@@ -357,10 +357,10 @@ def start_delete(s: Session, env: Env, ctx: RequestContext, volume_id: str,
     """Marks the volume (and, cascading, its snapshots) deleting and adds the delete task.
     `force` (an admin's os-force_delete) skips the status check, not the attachment one."""
     vol = load_volume(s, ctx, volume_id, "volume:delete")
+    attachments.check_deletable(s, env, vol, force=force)
     if not force and vol.status not in DELETABLE:
         raise InvalidVolume(f"Volume status must be one of {', '.join(DELETABLE)} to delete "
                             f"it (current: {vol.status}).")
-    attachments.check_deletable(s, env, vol, force=force)
     snaps = list(s.scalars(select(VolumeSnapshot).where(VolumeSnapshot.volume_id == vol.id,
                                                         VolumeSnapshot.deleted.is_(False))))
     if snaps and not cascade:
