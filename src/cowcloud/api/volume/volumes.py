@@ -53,7 +53,10 @@ async def update(volume_id: str, request: Request,
 async def delete(volume_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
     cascade = boolean(request.query_params.get("cascade", "false"), "cascade")
-    await volumes(request).delete(ctx, volume_id, cascade)
+    # 3.23: `force` is os-force_delete's (an admin's) on the DELETE itself
+    force = version(request) >= (3, 23) and boolean(request.query_params.get("force", "false"),
+                                                    "force")
+    await volumes(request).delete(ctx, volume_id, cascade, force=force)
     return Response(status_code=202)
 
 

@@ -17,6 +17,7 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
+from ..policy import enforce
 from . import actions, attachments, handlers, snapshots, types, volumes
 from .calls import Reply
 from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
@@ -88,8 +89,12 @@ class VolumeService:
                      base: str) -> dict[str, Any]:
         return await self.env.run(volumes.update, ctx, volume_id, body, version, base)
 
-    async def delete(self, ctx: RequestContext, volume_id: str, cascade: bool) -> None:
-        await self.env.run(volumes.start_delete, self.env, ctx, volume_id, cascade)
+    async def delete(self, ctx: RequestContext, volume_id: str, cascade: bool, *,
+                     force: bool = False) -> None:
+        if force:
+            enforce(ctx, "volume_extension:volume_admin_actions:force_delete")
+        await self.env.run(lambda s: volumes.start_delete(s, self.env, ctx, volume_id, cascade,
+                                                          force=force))
         self.env.tasks.wake()
 
     async def metadata(self, ctx: RequestContext, volume_id: str) -> dict[str, str]:
