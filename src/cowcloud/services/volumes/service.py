@@ -18,7 +18,7 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
 from ..policy import enforce
-from . import actions, attachments, handlers, snapshots, types, volumes
+from . import actions, attachments, handlers, snapshots, types, upload, volumes
 from .calls import Reply
 from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
 from .views import Version
@@ -31,6 +31,7 @@ class VolumeService:
         tasks.register(CREATE_KIND, handlers.CreateVolume(self.env))
         tasks.register(DELETE_KIND, handlers.DeleteVolume(self.env))
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
+        tasks.register(upload.UPLOAD_KIND, upload.UploadVolume(self.env))
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes
