@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import httpx
+from server import race
 
 from cowcloud.config import Settings
 
@@ -262,3 +263,19 @@ def test_local_volume_connection_is_its_qcow2(alice: User, admin: VolumeApi) -> 
     assert api.delete(f"/volumes/{vid}").status_code == 202
     api.gone(vid)
     assert admin.delete(f"/types/{vtype['id']}").status_code == 202
+
+
+def test_two_servers_racing_for_one_volume(alice: User) -> None:
+    """Reservation is one conditional update: of two servers asking at once, one wins."""
+    api = alice.api
+    vid = api.wait(api.create(size=1)["id"])["id"]
+    for _ in range(3):
+        answers = race([lambda: _attach(api, vid, str(uuid.uuid4()), CONNECTOR)
+                        for _ in range(2)])
+        assert sorted(r.status_code for r in answers) == [200, 400], [r.text for r in answers]
+        listed = api.get("/attachments", params={"volume_id": vid}, version=NEW).json()
+        (only,) = listed["attachments"]
+        assert api.delete(f"/attachments/{only['id']}", version=NEW).status_code == 200
+        assert api.volume(vid)["status"] == "available"
+    assert api.delete(f"/volumes/{vid}").status_code == 202
+    api.gone(vid)
