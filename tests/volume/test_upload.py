@@ -183,6 +183,13 @@ def test_upload_across_clusters_and_as_qcow2(alice: User, admin: VolumeApi,
                                       check=True).stdout)
     assert probe["virtual-size"] == GiB and not probe.get("backing-filename")
     assert api.wait(local["id"])["status"] == "available"
+    # raw on the local store: a flattened qcow2 clone there, as on rbd
+    rid = _upload(api, local["id"]).json()["os-volume_upload_image"]["image_id"]
+    rimage = _active(api, rid)
+    assert rimage["stores"] == "edge" and rimage["checksum"] == _md5_of(b"", GiB)
+    assert api.wait(local["id"])["status"] == "available"
+    assert pool_devices(settings)["edge"] == [f"volume-{local['id']}"]
+    api.delete_image(rid)
     for v in (vol["id"], local["id"]):
         assert api.delete(f"/volumes/{v}").status_code == 202
         api.gone(v)
