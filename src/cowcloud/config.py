@@ -11,9 +11,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
+from uuid import UUID
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import Error
 
@@ -79,6 +79,9 @@ class RbdClusterSettings(_Strict):
     conf: Path
     keyring: Path | None = None
     user: str = "admin"
+    # the libvirt secret (holding `user`'s cephx key on the compute hosts) that volumes'
+    # connection_info names; default: the cluster's fsid, as Cinder's rbd_secret_uuid
+    secret_uuid: UUID | None = None
     io_threads: int = Field(8, ge=1, le=64)
     # librados waits forever unless told (an OSD or mon that stops answering would hang the
     # server): each OSD request, mon request and the connect give up after these seconds.

@@ -253,6 +253,23 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
       for rule in ("volume_extension:volume_image_metadata:set",
                    "volume_extension:volume_image_metadata:remove")
       for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    # attachments and the attach actions: the project's members (a compute service acts as
+    # admin); reading an attachment is a reader's; admin actions are an admin's
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume:attachment_create", "volume:attachment_update",
+                   "volume:attachment_delete", "volume:attachment_complete",
+                   *(f"volume_extension:volume_actions:{a}" for a in (
+                       "reserve", "unreserve", "begin_detaching", "roll_detaching", "attach",
+                       "detach", "initialize_connection", "terminate_connection",
+                       "upload_image")))
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    ("volume:attachment_get", READER, {"project_id": "p-m"}, True),
+    ("volume:attachment_get", OTHER, {"project_id": "p-m"}, False),
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume_extension:volume_actions:upload_public",
+                   "volume_extension:volume_admin_actions:reset_status",
+                   "volume_extension:volume_admin_actions:force_delete")
+      for who, expected in ((MEMBER, False), (ADMIN, True))],
     ("volume_extension:volume_image_metadata:show", READER, {"project_id": "p-m"}, True),
     ("volume_extension:volume_image_metadata:show", OTHER, {"project_id": "p-m"}, False),
     *[(rule, who, {"project_id": "p-m"}, expected)

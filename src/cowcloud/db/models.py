@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -390,6 +391,15 @@ class Volume(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+    # attachments (migration 0009): Cinder's attach_status (detached, reserved, attaching,
+    # attached, detaching), migration_status (None unless migrating or reset by an admin),
+    # multiattach (the type's `multiattach="<is> True"` at creation), and the status to go
+    # back to once an upload to an image ends (available or in-use)
+    attach_status: Mapped[str] = mapped_column(String(32), default="detached",
+                                               server_default="detached")
+    migration_status: Mapped[str | None] = mapped_column(String(32))
+    multiattach: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    previous_status: Mapped[str | None] = mapped_column(String(32))
 
 
 class VolumeSnapshot(Base):
@@ -409,3 +419,26 @@ class VolumeSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- volume attachments (Cinder's volume_attachment) -----------------------------------------
+# One row per attachment of a volume to a server (instance_uuid) or a host; the row is removed
+# when the attachment is deleted (the volume goes back to available when none is left).
+
+class VolumeAttachment(Base):
+    __tablename__ = "volume_attachments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)  # the volume's
+    instance_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    attached_host: Mapped[str | None] = mapped_column(String(255))
+    mountpoint: Mapped[str | None] = mapped_column(String(255))
+    # reserved, attaching, attached, detaching, error_attaching, error_detaching
+    attach_status: Mapped[str] = mapped_column(String(32), default="reserved", index=True)
+    attach_mode: Mapped[str] = mapped_column(String(8), default="null")  # rw, ro, null
+    connector: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attach_time: Mapped[datetime | None] = mapped_column()
+    detach_time: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -263,6 +263,28 @@ RULES: dict[str, Predicate] = {
     "volume_extension:type_get": reader,
     "volume_extension:type_get_all": reader,
     "volume_extension:types_manage": admin,
+    # volume attachments, the legacy attach actions, upload to image, admin actions
+    "volume:attachment_create": any_of(admin, all_of(member, own_project)),
+    "volume:attachment_update": any_of(admin, all_of(member, own_project)),
+    "volume:attachment_delete": any_of(admin, all_of(member, own_project)),
+    "volume:attachment_complete": any_of(admin, all_of(member, own_project)),
+    "volume:attachment_get": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:volume_actions:reserve": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:unreserve": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:begin_detaching": any_of(admin,
+                                                              all_of(member, own_project)),
+    "volume_extension:volume_actions:roll_detaching": any_of(admin,
+                                                             all_of(member, own_project)),
+    "volume_extension:volume_actions:attach": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:detach": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:initialize_connection": any_of(
+        admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:terminate_connection": any_of(
+        admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:upload_image": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_actions:upload_public": admin,
+    "volume_extension:volume_admin_actions:reset_status": admin,
+    "volume_extension:volume_admin_actions:force_delete": admin,
 }
 
 

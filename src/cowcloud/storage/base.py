@@ -226,6 +226,14 @@ class BaseBackend(abc.ABC):
         incremental backup or a replication pass must carry. Reading them gives the new bytes."""
         raise NotSupported("changed_extents", backend=self.name)
 
+    async def attach_spec(self, dev: DeviceRef) -> dict[str, Any]:
+        """How a hypervisor on a host reaches `dev` to run a guest on it (what a volume's
+        connection_info is built from): on rbd {"kind": "rbd", "pool", "name", "hosts",
+        "ports", "user", "auth_enabled", "cluster_name", "fsid"} (the monitors as the mon map
+        lists them); on local {"kind": "local", "path", "format": "qcow2"} (the device's
+        active qcow2 layer, whose backing chain qemu follows). NotFound if `dev` is gone."""
+        raise NotSupported("attach_spec", backend=self.name)
+
     @asynccontextmanager
     async def qemu_node(self, what: DeviceRef | SnapRef) -> AsyncIterator[dict[str, Any]]:
         """A qemu block node (blockdev options) presenting the bytes of a device or snapshot,

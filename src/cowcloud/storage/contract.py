@@ -108,6 +108,9 @@ class BackendInfo:
     native_clone: bool = True
     cross_pool_clone: bool = True
     shared: bool = False  # reachable from several hosts (a Ceph cluster), not one machine's disk
+    # a snapshot is consistent while a guest writes the device (RBD: crash-consistent); a local
+    # qcow2 snapshot moves the top layer away under a guest that holds it open
+    live_snapshot: bool = False
 
 
 def can_clone(src: HasInfo, dst: HasInfo) -> bool:

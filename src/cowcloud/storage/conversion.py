@@ -115,3 +115,13 @@ async def to_raw(src_backend: BaseBackend, src: DeviceRef | SnapRef, disk_format
                         "convert", "-n", "--target-is-zero", "-W", "-m", "8", "-t", "writeback",
                         _json_name({"driver": fmt, "file": src_node}),
                         "--target-image-opts", _image_opts(dst_node))
+
+
+async def to_file(src_backend: BaseBackend, src: DeviceRef | SnapRef, disk_format: str,
+                  path: str) -> None:
+    """Writes the raw disk in `src` as a new `disk_format` file at `path` (qemu-img builds the
+    format's metadata there, which needs a seekable file: the caller streams it on)."""
+    fmt = QEMU_FORMATS[disk_format]
+    async with src_backend.qemu_node(src) as src_node:
+        await _qemu_img(f"the disk could not be converted to {disk_format}",
+                        "convert", "-O", fmt, _json_name(src_node), path)

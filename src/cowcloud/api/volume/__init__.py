@@ -1,4 +1,5 @@
-"""The Block Storage API (Cinder v3 shape) under /volume: discovery, volumes, snapshots, types.
+"""The Block Storage API (Cinder v3 shape) under /volume: discovery, volumes, snapshots, types,
+attachments.
 
 Every resource route answers both at /volume/v3/{project_id}/... (the catalog's URL, as
 Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is the token's.
@@ -6,13 +7,14 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 
 from fastapi import APIRouter, Depends
 
-from . import inventory, snapshots, types, versions, volumes
+from . import attachments, inventory, snapshots, types, versions, volumes
 from .common import same_project
 from .microversion import VolumeMicroversion
 
 router = APIRouter()
 router.include_router(versions.router)
-for _module in (inventory, volumes, snapshots, types):  # inventory first: /volumes/summary
+# inventory first: /volumes/summary is not a volume's id
+for _module in (inventory, volumes, snapshots, types, attachments):
     router.include_router(_module.router, prefix="/volume/v3")
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])

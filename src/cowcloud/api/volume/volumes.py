@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...services.context import RequestContext
-from ...services.volumes import image_metadata
 from ...services.volumes.checks import boolean
 from ..auth import get_context
 from .common import base, body, params, version, volumes
@@ -54,23 +53,21 @@ async def update(volume_id: str, request: Request,
 async def delete(volume_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
     cascade = boolean(request.query_params.get("cascade", "false"), "cascade")
-    await volumes(request).delete(ctx, volume_id, cascade)
+    # 3.23: `force` is os-force_delete's (an admin's) on the DELETE itself
+    force = version(request) >= (3, 23) and boolean(request.query_params.get("force", "false"),
+                                                    "force")
+    await volumes(request).delete(ctx, volume_id, cascade, force=force)
     return Response(status_code=202)
-
-
-# Cinder answers these actions 200 (the rest 202), some with a body
-_OK_ACTIONS = {"os-set_bootable", *image_metadata.ACTIONS}
 
 
 @router.post("/volumes/{volume_id}/action")
 async def action(volume_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
-    data = await body(request)
-    out = await volumes(request).action(ctx, volume_id, data)
-    if out is not None:
-        return JSONResponse(out)
-    named = next(iter(data)) if isinstance(data, dict) and len(data) == 1 else None
-    return Response(status_code=200 if named in _OK_ACTIONS else 202)
+    reply = await volumes(request).action(ctx, volume_id, await body(request),
+                                          version(request), base(request))
+    if reply.body is None:
+        return Response(status_code=reply.status)
+    return JSONResponse(reply.body, status_code=reply.status)
 
 
 @router.get("/volumes/{volume_id}/metadata")

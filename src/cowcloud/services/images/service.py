@@ -20,12 +20,24 @@ from ...block.targets import Targets
 from ...config import Settings
 from ...db import Database
 from ...db.models import Image
+from ...storage import DeviceRef, SnapRef
 from ...storage.base import BaseBackend
 from ...storage.registry import Clusters
 from ...tasks import TaskRecord, TaskRunner
 from ..context import RequestContext
 from ..policy import enforce
-from . import access, catalog, data, deletion, importing, members, reads, recovery, task_api
+from . import (
+    access,
+    catalog,
+    data,
+    deletion,
+    from_device,
+    importing,
+    members,
+    reads,
+    recovery,
+    task_api,
+)
 from .copies import SYSTEM, ImageSource, copy_into, image_source, store_in_cluster
 from .deletion import ReapTask
 from .env import REAP_KIND, Env
@@ -216,6 +228,19 @@ class ImageService:
     async def copy_into(self, image_id: str, store: str) -> str | None:
         """Queues a copy of the image into `store`, as the service itself (copies.py)."""
         return await copy_into(self.env, image_id, store)
+
+    def has_store(self, name: str) -> bool:
+        return name in self.env.stores
+
+    async def fill_from_device(self, image_id: str, store: str, src: BaseBackend,
+                               src_dev: DeviceRef, src_snap: SnapRef, task_id: str) -> None:
+        """The image's data := src_snap's bytes, in `store` (from_device.py); for a task of
+        another domain (a volume uploaded to an image), whose id the pending row names."""
+        await from_device.fill(self.env, image_id, store, src, src_dev, src_snap, task_id)
+
+    async def discard(self, image_id: str) -> None:
+        """Deletes an image the service itself made for work that failed (as SYSTEM)."""
+        await deletion.delete_image(self.env, SYSTEM, image_id)
 
     def store_names(self) -> list[str]:
         return self.env.stores.names()

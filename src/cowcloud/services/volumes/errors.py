@@ -43,3 +43,14 @@ class InvalidVolumeType(Invalid):
 class VolumeTypeExists(Conflict):
     def __init__(self, name: str) -> None:
         super().__init__(f"Volume Type {name} already exists.")
+
+
+class AttachmentNotFound(NotFound):
+    def __init__(self, attachment_id: str) -> None:
+        super().__init__(f"Volume attachment could not be found with filter: "
+                         f"attachment_id = {attachment_id}.")
+
+
+class ResourceConflict(Conflict):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Conflict occurred attempting to store resource: {reason}")

@@ -14,9 +14,11 @@ from ..context import RequestContext
 from ..errors import NotFound
 from . import checks
 from .access import load_volume
+from .calls import Call, Handler, Reply
+from .env import Env
 from .errors import InvalidInput
 
-ACTIONS = ("os-set_image_metadata", "os-unset_image_metadata", "os-show_image_metadata")
+NAMES = ("os-set_image_metadata", "os-unset_image_metadata", "os-show_image_metadata")
 
 
 def act(s: Session, ctx: RequestContext, volume_id: str, name: str, arg: Any
@@ -42,3 +44,13 @@ def act(s: Session, ctx: RequestContext, volume_id: str, name: str, arg: Any
     vol.image_meta = {k: v for k, v in vol.image_meta.items() if k != arg["key"]}
     vol.updated_at = utcnow()
     return None
+
+
+def _handler(name: str) -> Handler:
+    async def handle(env: Env, call: Call) -> Reply:
+        # Cinder answers all three with 200, the unset one with no body
+        return Reply(200, await env.run(act, call.ctx, call.volume_id, name, call.arg))
+    return handle
+
+
+ACTIONS: dict[str, Handler] = {name: _handler(name) for name in NAMES}

@@ -17,17 +17,10 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
-from . import checks, handlers, image_metadata, snapshots, types, volumes
-from .env import (
-    CREATE_KIND,
-    DELETE_KIND,
-    SNAPSHOT_DELETE_KIND,
-    Env,
-    GiB,
-    snapshot_ref,
-    volume_device,
-)
-from .errors import InvalidInput
+from ..policy import enforce
+from . import actions, attachments, handlers, snapshots, types, upload, volumes
+from .calls import Reply
+from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
 from .views import Version
 
 
@@ -38,6 +31,7 @@ class VolumeService:
         tasks.register(CREATE_KIND, handlers.CreateVolume(self.env))
         tasks.register(DELETE_KIND, handlers.DeleteVolume(self.env))
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
+        tasks.register(upload.UPLOAD_KIND, upload.UploadVolume(self.env))
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes
@@ -96,8 +90,12 @@ class VolumeService:
                      base: str) -> dict[str, Any]:
         return await self.env.run(volumes.update, ctx, volume_id, body, version, base)
 
-    async def delete(self, ctx: RequestContext, volume_id: str, cascade: bool) -> None:
-        await self.env.run(volumes.start_delete, self.env, ctx, volume_id, cascade)
+    async def delete(self, ctx: RequestContext, volume_id: str, cascade: bool, *,
+                     force: bool = False) -> None:
+        if force:
+            enforce(ctx, "volume_extension:volume_admin_actions:force_delete")
+        await self.env.run(lambda s: volumes.start_delete(s, self.env, ctx, volume_id, cascade,
+                                                          force=force))
         self.env.tasks.wake()
 
     async def metadata(self, ctx: RequestContext, volume_id: str) -> dict[str, str]:
@@ -119,41 +117,53 @@ class VolumeService:
     async def delete_metadata_item(self, ctx: RequestContext, volume_id: str, key: str) -> None:
         await self.env.run(volumes.delete_metadata_item, ctx, volume_id, key)
 
-    async def action(self, ctx: RequestContext, volume_id: str, body: Any
-                     ) -> dict[str, Any] | None:
-        """None, or the body of an action that answers one (image metadata)."""
-        if not isinstance(body, dict) or len(body) != 1:
-            raise InvalidInput("An action body names exactly one action.")
-        (name, arg), = body.items()
-        if name in image_metadata.ACTIONS:
-            return await self.env.run(image_metadata.act, ctx, volume_id, name, arg)
-        if name == "os-extend":
-            if not isinstance(arg, dict) or "new_size" not in arg:
-                raise InvalidInput("'new_size' is a required property")
-            await self._extend(ctx, volume_id, arg["new_size"])
-        elif name == "os-set_bootable":
-            if not isinstance(arg, dict) or "bootable" not in arg:
-                raise InvalidInput("'bootable' is a required property")
-            await self.env.run(volumes.set_bootable, ctx, volume_id, arg["bootable"])
-        else:
-            raise InvalidInput(f"There is no such action: {name}")
+    async def action(self, ctx: RequestContext, volume_id: str, body: Any, version: Version,
+                     base: str) -> Reply:
+        """POST /volumes/{id}/action: actions.ACTIONS names the handler of each action."""
+        return await actions.dispatch(self.env, ctx, volume_id, body, version, base)
 
-    async def _extend(self, ctx: RequestContext, volume_id: str, new_size: Any) -> None:
-        size = checks.size_gib(new_size, "new_size")
-        cluster, pool, vid, _old = await self.env.run(volumes.start_extend, ctx, volume_id,
-                                                      new_size)
-        done = None
+    # ---------------------------------------------------------------- attachments (3.27)
+
+    async def create_attachment(self, ctx: RequestContext, body: Any, version: Version
+                                ) -> dict[str, Any]:
+        view, ready = await self.env.run(attachments.begin_create, ctx, body, version)
+        return await self._connect(ready) if ready else view
+
+    async def update_attachment(self, ctx: RequestContext, attachment_id: str, body: Any,
+                                version: Version) -> dict[str, Any]:
+        ready = await self.env.run(attachments.begin_update, ctx, attachment_id, body, version)
+        return await self._connect(ready, new=False)
+
+    async def _connect(self, ready: attachments.Ready, new: bool = True) -> dict[str, Any]:
         try:
-            await self.env.backend(cluster).resize(volume_device(pool, vid), size * GiB)
-            done = size
-        finally:
-            await self.env.run(volumes.finish_extend, vid, done)
+            return await attachments.connect(self.env, ready)
+        except BaseException:
+            if new:  # the reservation made for this request goes with it
+                await self.env.run(attachments.drop, ready.attachment_id)
+            raise
+
+    async def get_attachment(self, ctx: RequestContext, attachment_id: str, version: Version
+                             ) -> dict[str, Any]:
+        return await self.env.run(attachments.show, ctx, attachment_id, version)
+
+    async def list_attachments(self, ctx: RequestContext, params: dict[str, str],
+                               version: Version, *, detail: bool) -> list[dict[str, Any]]:
+        return await self.env.run(lambda s: attachments.list_attachments(
+            s, ctx, params, version, detailed=detail))
+
+    async def delete_attachment(self, ctx: RequestContext, attachment_id: str,
+                                version: Version) -> list[dict[str, Any]]:
+        return await self.env.run(attachments.delete, ctx, attachment_id, version)
+
+    async def complete_attachment(self, ctx: RequestContext, attachment_id: str, body: Any,
+                                  version: Version) -> None:
+        await self.env.run(attachments.complete, ctx, attachment_id, body, version)
 
     # ---------------------------------------------------------------- snapshots
 
     async def create_snapshot(self, ctx: RequestContext, body: Any, version: Version
                               ) -> dict[str, Any]:
-        row = await self.env.run(snapshots.begin_create, ctx, body)
+        row = await self.env.run(snapshots.begin_create, self.env, ctx, body, version)
         backend = self.env.backend(row["cluster"])
         ref = snapshot_ref(row["pool"], row["volume_id"], row["id"])
         ok = False

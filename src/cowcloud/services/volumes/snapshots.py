@@ -27,11 +27,17 @@ from .errors import (
 from .views import Version, snapshot_view
 from .volumes import building_from
 
+SNAPSHOT_IN_USE = (3, 66)
+SNAPSHOT_IN_USE_FLAG_MSG = ("Since microversion 3.66 the 'force' flag is invalid for this "
+                            "request.  For backward compatability, however, when the 'force' "
+                            "flag is passed with a value evaluating to True, it is silently "
+                            "ignored.")
 SORT_KEYS = ("id", "name", "status", "size", "created_at", "updated_at", "volume_id")
 FILTERS = {"name", "status", "volume_id", "all_tenants", "project_id", "metadata"}
 
 
-def begin_create(s: Session, ctx: RequestContext, body: Any) -> dict[str, Any]:
+def begin_create(s: Session, env: Env, ctx: RequestContext, body: Any, version: Version
+                 ) -> dict[str, Any]:
     """The row (status creating), written before the device snapshot is."""
     spec = checks.body_of(body, "snapshot")
     volume_id = spec.get("volume_id")
@@ -40,12 +46,20 @@ def begin_create(s: Session, ctx: RequestContext, body: Any) -> dict[str, Any]:
     if not isinstance(volume_id, str):
         raise InvalidInput("'volume_id' is a required property")
     force = checks.boolean(spec.get("force", False), "force")
+    if version >= SNAPSHOT_IN_USE and "force" in spec and not force:
+        raise InvalidInput(SNAPSHOT_IN_USE_FLAG_MSG)
     vol = load_volume(s, ctx, volume_id, "volume:create_snapshot")
-    # `force` lets Cinder snapshot an in-use volume; nothing attaches volumes here yet, so
-    # every other status is refused whatever force says.
-    if vol.status != "available" and not (force and vol.status == "in-use"):
-        raise InvalidVolume(f"Volume {vol.id} status must be available, but current status "
-                            f"is: {vol.status}.")
+    # An in-use volume needs `force` before 3.66, as in Cinder; its snapshot is what a crash
+    # would have left on the disk, which only a backend with live snapshots can take.
+    in_use_ok = force or version >= SNAPSHOT_IN_USE
+    if vol.status != "available" and not (in_use_ok and vol.status == "in-use"):
+        ok = "available, in-use" if in_use_ok else "available"
+        raise InvalidVolume(f"Volume {vol.id} status must be {ok}, but current status is: "
+                            f"{vol.status}.")
+    if vol.status == "in-use" and not env.backend(vol.cluster).info.live_snapshot:
+        raise InvalidVolume(f"Volume {vol.id} is in use on backend {vol.backend}, whose "
+                            "snapshots cannot be taken under a running guest: detach it "
+                            "first.")
     snap = VolumeSnapshot(
         id=str(uuid.uuid4()), project_id=vol.project_id, user_id=ctx.user_id,
         volume_id=vol.id, status="creating", size=vol.size,

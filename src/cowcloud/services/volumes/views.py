@@ -31,7 +31,8 @@ def volume_summary(vol: Volume, base: str) -> dict[str, Any]:
 
 
 def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Version,
-                  base: str, *, extended: bool = True) -> dict[str, Any]:
+                  base: str, *, extended: bool = True,
+                  attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """`extended=False` for create and update answers: Cinder's extensions add the os-vol-*-attr
     fields (tenant, host, migration) and volume_image_metadata only to show and list, and
     clients validating the create answer (tempest's schemas) refuse them there."""
@@ -39,13 +40,13 @@ def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Ver
         "id": vol.id, "name": vol.name, "description": vol.description, "status": vol.status,
         "size": vol.size, "availability_zone": vol.availability_zone,
         "created_at": isotime(vol.created_at), "updated_at": isotime(vol.updated_at),
-        "attachments": [], "links": links(base, "volumes", vol.id),
+        "attachments": attachments or [], "links": links(base, "volumes", vol.id),
         "bootable": "true" if vol.bootable else "false",  # a string, as Cinder sends it
-        "encrypted": False, "multiattach": False, "replication_status": None,
+        "encrypted": False, "multiattach": bool(vol.multiattach), "replication_status": None,
         "consistencygroup_id": None, "snapshot_id": vol.snapshot_id,
         "source_volid": vol.source_volid, "user_id": vol.user_id,
         "metadata": dict(vol.meta), "volume_type": type_name,
-        "migration_status": None,
+        "migration_status": vol.migration_status,
     }
     if extended:
         out["os-vol-tenant-attr:tenant_id"] = vol.project_id
@@ -53,7 +54,7 @@ def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Ver
         out["volume_image_metadata"] = dict(vol.image_meta)
     if ctx.is_admin and extended:
         out["os-vol-host-attr:host"] = f"cowcloud@{vol.backend}#{vol.pool}"
-        out["os-vol-mig-status-attr:migstat"] = None
+        out["os-vol-mig-status-attr:migstat"] = vol.migration_status
         out["os-vol-mig-status-attr:name_id"] = None
     if version >= (3, 13):
         out["group_id"] = None

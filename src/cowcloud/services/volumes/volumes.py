@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ...db.models import Volume, VolumeSnapshot, VolumeType, utcnow
 from ..context import RequestContext
 from ..policy import enforce
-from . import checks, listing, types
+from . import attachments, checks, listing, types
 from .access import load_snapshot, load_volume
 from .env import CREATE_KIND, DELETE_KIND, Env, GiB
 from .errors import InvalidInput, InvalidVolume, VolumeNotFound, VolumeTypeNotFound
@@ -46,6 +46,7 @@ class CreateRequest:
     source_volid: str | None
     metadata: dict[str, str]
     availability_zone: str | None
+    multiattach: bool = False  # asked in the body; the type must allow it
 
 
 def parse_create(body: Any) -> CreateRequest:
@@ -56,8 +57,7 @@ def parse_create(body: Any) -> CreateRequest:
         raise InvalidInput("Volumes from backups are not supported here yet.")
     if len(sources) > 1:
         raise InvalidInput("Only one of imageRef, snapshot_id, source_volid may be given.")
-    if checks.boolean(spec.get("multiattach", False), "multiattach"):
-        raise InvalidInput("Multiattach volumes are not supported here.")
+    multiattach = checks.boolean(spec.get("multiattach", False), "multiattach")
     size = spec.get("size")
     if size is None and not ({"snapshot_id", "source_volid"} & set(sources)):
         raise InvalidInput("'size' is a required property (it may be left out only with "
@@ -80,7 +80,8 @@ def parse_create(body: Any) -> CreateRequest:
         image_id=ref("imageRef") or ref("image_id"),
         snapshot_id=ref("snapshot_id"), source_volid=ref("source_volid"),
         metadata=checks.metadata(spec.get("metadata") or {}),
-        availability_zone=checks.text(spec.get("availability_zone"), "availability_zone"))
+        availability_zone=checks.text(spec.get("availability_zone"), "availability_zone"),
+        multiattach=multiattach)
 
 
 def image_metadata(image: Any) -> dict[str, str]:
@@ -167,6 +168,10 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
         raise InvalidInput(f"Availability zone '{req.availability_zone}' is invalid: volume "
                            f"type {vtype.name} is in {target.site!r}.")
     assert size is not None
+    multiattach = attachments.multiattach_type(vtype)
+    if req.multiattach and not multiattach:
+        raise InvalidInput(f"Volume type {vtype.name} does not allow multiattach: a "
+                           f"multiattach volume needs a type with multiattach=\"<is> True\".")
     vol = Volume(id=str(uuid.uuid4()), name=req.name, description=req.description,
                  project_id=ctx.project_id, user_id=ctx.user_id, status="creating", size=size,
                  volume_type_id=vtype.id, backend=target.name, cluster=target.cluster,
@@ -176,13 +181,13 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
                  source_volid=checks.canonical_id(req.source_volid) if req.source_volid
                  else None,
                  image_id=image.id if image is not None else None, meta=req.metadata,
-                 image_meta=image_meta)
+                 image_meta=image_meta, multiattach=multiattach)
     s.add(vol)
     s.flush()
     env.tasks.add(s, CREATE_KIND, resource_id=vol.id, owner=ctx.project_id, input={
         "volume_id": vol.id, "cluster": vol.cluster, "pool": vol.pool, "size": size * GiB,
         "source": source})
-    return volume_detail(vol, vtype.name, ctx, version, base, extended=False)
+    return volume_detail(vol, vtype.name, ctx, version, base, extended=False, attachments=[])
 
 
 def building_from(s: Session, *, source_volid: str | None = None,
@@ -205,7 +210,8 @@ def _type_name(s: Session, vol: Volume) -> str:
 def show(s: Session, ctx: RequestContext, volume_id: str, version: Version,
          base: str) -> dict[str, Any]:
     vol = load_volume(s, ctx, volume_id, "volume:get")
-    return volume_detail(vol, _type_name(s, vol), ctx, version, base)
+    return volume_detail(vol, _type_name(s, vol), ctx, version, base,
+                         attachments=attachments.in_volume(s, vol, ctx))
 
 
 def list_volumes(s: Session, ctx: RequestContext, params: dict[str, str], version: Version,
@@ -236,7 +242,8 @@ def list_volumes(s: Session, ctx: RequestContext, params: dict[str, str], versio
     rows = listing.sort_rows(rows, listing.sort_keys(params, SORT_KEYS), getattr)
     chunk, more = listing.page(rows, params, lambda r: r.id, VolumeNotFound)
     out: dict[str, Any] = {"volumes": [
-        volume_detail(r, type_names.get(r.volume_type_id, r.volume_type_id), ctx, version, base)
+        volume_detail(r, type_names.get(r.volume_type_id, r.volume_type_id), ctx, version, base,
+                      attachments=attachments.in_volume(s, r, ctx))
         if detail else volume_summary(r, base) for r in chunk]}
     if more:
         out["volumes_links"] = [{"rel": "next", "href": _next(base, detail, params, chunk)}]
@@ -267,7 +274,8 @@ def update(s: Session, ctx: RequestContext, volume_id: str, body: Any, version: 
     if "metadata" in spec:
         vol.meta = checks.metadata(spec["metadata"])
     vol.updated_at = utcnow()
-    return volume_detail(vol, _type_name(s, vol), ctx, version, base, extended=False)
+    return volume_detail(vol, _type_name(s, vol), ctx, version, base, extended=False,
+                         attachments=attachments.in_volume(s, vol, ctx))
 
 
 # ------------------------------------------------------------------ metadata
@@ -345,10 +353,12 @@ def finish_extend(s: Session, volume_id: str, size: int | None) -> None:
 
 
 def start_delete(s: Session, env: Env, ctx: RequestContext, volume_id: str,
-                 cascade: bool) -> None:
-    """Marks the volume (and, cascading, its snapshots) deleting and adds the delete task."""
+                 cascade: bool, *, force: bool = False) -> None:
+    """Marks the volume (and, cascading, its snapshots) deleting and adds the delete task.
+    `force` (an admin's os-force_delete) skips the status check, not the attachment one."""
     vol = load_volume(s, ctx, volume_id, "volume:delete")
-    if vol.status not in DELETABLE:
+    attachments.check_deletable(s, env, vol, force=force)
+    if not force and vol.status not in DELETABLE:
         raise InvalidVolume(f"Volume status must be one of {', '.join(DELETABLE)} to delete "
                             f"it (current: {vol.status}).")
     snaps = list(s.scalars(select(VolumeSnapshot).where(VolumeSnapshot.volume_id == vol.id,

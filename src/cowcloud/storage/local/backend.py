@@ -226,6 +226,13 @@ class LocalBackend(BaseBackend):
         return await dataio.changed_extents(self._layout, self._handles, _ref(dev),
                                             check_name("snapshot", since))
 
+    async def attach_spec(self, dev: DeviceRef) -> dict[str, Any]:
+        # The top layer's path never changes (a snapshot renames the frozen layer below it);
+        # the guest's qemu opens it with its backing chain.
+        dev = _ref(dev)
+        self._layout.chain(dev)  # NotFound if the device is gone
+        return {"kind": "local", "path": str(self._layout.top(dev)), "format": "qcow2"}
+
     @asynccontextmanager
     async def qemu_node(self, what: DeviceRef | SnapRef) -> AsyncIterator[dict[str, Any]]:
         # A snapshot layer never changes: qemu may read it beside anyone. A device's top is

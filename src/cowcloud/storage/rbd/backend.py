@@ -10,6 +10,7 @@ from typing import Any
 from ..base import BaseBackend, check_name
 from ..contract import BackendInfo, DeviceRef, SnapRef
 from ..errors import NotFound, Unavailable
+from .attach import AttachOps
 from .clones import CloneOps
 from .cluster import RbdCluster
 from .devices import DeviceOps
@@ -19,7 +20,7 @@ from .snapshots import SnapshotOps
 from .timeouts import Timeouts
 
 
-class RbdBackend(DeviceOps, IoOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
+class RbdBackend(DeviceOps, IoOps, SnapshotOps, CloneOps, LockOps, AttachOps, BaseBackend):
     """Block devices are RBD images (format 2, layering + exclusive-lock + object-map +
     fast-diff + deep-flatten) in the pools of one cluster, over one long-lived connection.
 
@@ -70,7 +71,7 @@ class RbdBackend(DeviceOps, IoOps, SnapshotOps, CloneOps, LockOps, BaseBackend):
             raise
         self._cluster = cluster
         self._info = BackendInfo(kind="rbd", cluster_id=cluster.fsid, native_clone=True,
-                                 cross_pool_clone=True, shared=True)
+                                 cross_pool_clone=True, shared=True, live_snapshot=True)
 
     async def close(self) -> None:
         cluster, self._cluster = self._cluster, None
