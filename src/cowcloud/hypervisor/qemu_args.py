@@ -1,0 +1,131 @@
+"""What the qemu driver tells QEMU: its command line (no disks, no secrets: those go over QMP)
+and the QMP arguments that add a disk. Pure functions, so they are read and tested apart."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .driver import FileDisk, GuestDisk, GuestSpec, RbdDisk
+
+# Linux's KVM ioctls (linux/kvm.h): _IO(KVMIO=0xAE, 0x00) and _IO(KVMIO, 0x01).
+_KVM_GET_API_VERSION = 0xAE00
+_KVM_CREATE_VM = 0xAE01
+_KVM_API_VERSION = 12
+
+# Seccomp as libvirt turns it on: QEMU may not fork/exec, raise privileges or change
+# scheduling; what a guest breaks out into is a process that can do little.
+SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+# virtio-blk keeps 20 bytes of serial (VIRTIO_BLK_ID_BYTES).
+SERIAL_BYTES = 20
+
+
+def kvm_usable(dev: str = "/dev/kvm") -> bool:
+    """True if this process can create a KVM VM (the device may exist and still refuse: no
+    VT-x in a nested guest, or no permission)."""
+    try:
+        fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if fcntl.ioctl(fd, _KVM_GET_API_VERSION, 0) != _KVM_API_VERSION:
+            return False
+        vm = fcntl.ioctl(fd, _KVM_CREATE_VM, 0)
+        os.close(vm)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def esc(value: object) -> str:
+    """A value inside a QEMU option list, where a comma separates options."""
+    return str(value).replace(",", ",,")
+
+
+def command_line(qemu: str, spec: GuestSpec, accel: str, *, qmp: Path, status: Path,
+                 console: Path, pidfile: Path) -> list[str]:
+    argv = [
+        qemu,
+        "-name", f"guest=cowcloud-{spec.uuid},debug-threads=on",
+        "-machine", f"pc,accel={accel}",
+        "-smp", str(spec.vcpus),
+        "-m", f"{spec.memory_mib}M",
+        # Nothing QEMU would add on its own (VGA, NIC, floppy, CD): the guest has what the spec says.
+        "-nodefaults", "-no-user-config", "-display", "none",
+        "-S",   # paused until its disks are added over QMP and `cont` is sent
+        "-qmp", f"unix:{esc(qmp)},server=on,wait=off",
+        # A second monitor for state(): a QMP socket serves one client at a time, and a power-off
+        # or a detach holds the first one for seconds.
+        "-qmp", f"unix:{esc(status)},server=on,wait=off",
+        "-chardev", f"file,id=console,path={esc(console)},append=on",
+        "-serial", "chardev:console",
+        "-pidfile", str(pidfile),
+        "-sandbox", SANDBOX,
+        "-msg", "timestamp=on",
+    ]
+    if _is_uuid(spec.uuid):
+        argv += ["-uuid", spec.uuid]   # the guest's SMBIOS system UUID, as Nova sets it
+    if accel == "kvm":
+        argv += ["-cpu", "host"]
+    if spec.nic == "user":
+        argv += ["-nic", "user,model=virtio-net-pci"]
+    else:
+        argv += ["-nic", "none"]
+    if spec.kernel is not None:
+        argv += ["-kernel", str(spec.kernel)]
+        if spec.initrd is not None:
+            argv += ["-initrd", str(spec.initrd)]
+        if spec.cmdline:
+            argv += ["-append", spec.cmdline]
+    return argv
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def names(slot: int) -> tuple[str, str, str]:
+    """QOM/block ids of a disk slot: secret object, block node, device. Node names are capped at
+    31 characters, so a volume id (36) cannot be one: slots number the disks instead."""
+    return f"key{slot}", f"drv{slot}", f"vd{slot}"
+
+
+def secret_object(slot: int, key: str) -> dict[str, Any]:
+    # format=base64: QEMU decodes the keyring's base64 text into the secret's bytes and the rbd
+    # driver encodes them back for librados' `key` option.
+    return {"qom-type": "secret", "id": names(slot)[0], "data": key, "format": "base64"}
+
+
+def blockdev(slot: int, disk: GuestDisk) -> dict[str, Any]:
+    src = disk.source
+    _, node, _ = names(slot)
+    if isinstance(src, RbdDisk):
+        file: dict[str, Any] = {
+            "driver": "rbd", "pool": src.pool, "image": src.image, "conf": src.conf,
+            "user": src.user, "key-secret": names(slot)[0], "auth-client-required": ["cephx"],
+        }
+        fmt = "raw"
+    else:
+        assert isinstance(src, FileDisk)
+        file = {"driver": "file", "filename": str(src.path)}
+        fmt = src.format
+    return {"node-name": node, "driver": fmt, "file": file, "read-only": disk.readonly,
+            "discard": "unmap"}
+
+
+def device(slot: int, disk: GuestDisk, *, boot: bool) -> dict[str, Any]:
+    _, node, dev = names(slot)
+    args: dict[str, Any] = {"driver": "virtio-blk-pci", "id": dev, "drive": node,
+                            "serial": disk.serial[:SERIAL_BYTES]}
+    if boot:
+        args["bootindex"] = 0
+    return args
