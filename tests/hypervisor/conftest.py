@@ -36,8 +36,7 @@ def guest_image() -> GuestImage:
     _need(None if shutil.which("qemu-system-x86_64") else
           "qemu-system-x86_64 not installed (apt install qemu-system-x86)")
     _need(None if shutil.which("apt-get") and shutil.which("dpkg-deb") else "no apt-get/dpkg-deb")
-    cache = os.environ.get("COWCLOUD_GUEST_CACHE", "/var/cache/cowcloud-guest")
-    res = subprocess.run([str(REPO / "scripts" / "guest-image"), cache],
+    res = subprocess.run([str(REPO / "scripts" / "guest-image")],
                          capture_output=True, text=True, timeout=600)
     if res.returncode != 0:
         pytest.fail(f"scripts/guest-image failed:\n{res.stderr}")

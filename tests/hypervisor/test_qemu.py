@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import uuid
 from pathlib import Path
 
 import pytest
 
-from cowcloud.hypervisor import FileDisk, GuestDisk, PowerState, RbdDisk
+from cowcloud.hypervisor import FileDisk, GuestDisk, GuestSpec, PowerState, RbdDisk
 from cowcloud.hypervisor.driver import GuestExists, GuestNotFound, HypervisorError
 from cowcloud.hypervisor.guestdir import GuestDir
 from cowcloud.hypervisor.qemu import KeysUnknown, QemuDriver
@@ -20,6 +21,7 @@ from .conftest import CephUser
 from .helpers import (
     GUEST_MARK_OFFSET,
     GuestImage,
+    boot_sector,
     guest_mark,
     image_mark,
     make_marked,
@@ -260,3 +262,18 @@ async def test_a_missing_disk_file_is_refused_before_anything_runs(
     with pytest.raises(Exception, match="no such file"):
         await driver.spawn(spec)
     assert await driver.guests() == []
+
+
+async def test_a_guest_without_a_kernel_boots_its_first_disk(driver: QemuDriver,
+                                                             tmp_path: Path) -> None:
+    disks = []
+    for name in ("first", "second"):   # both bootable: the firmware must take the boot disk
+        path = tmp_path / f"{name}.raw"
+        path.write_bytes(boot_sector(f"cowcloud-mbr: {name}").ljust(1 * MiB, b"\0"))
+        disks.append(GuestDisk(FileDisk(path, "raw"), name))
+    spec = GuestSpec(uuid=str(uuid.uuid4()), name="mbr", vcpus=1, memory_mib=64,
+                     disks=tuple(disks))
+    await driver.spawn(spec)
+    await until_console(driver, spec.uuid, "cowcloud-mbr: first")
+    assert "cowcloud-mbr: second" not in driver.console_log(spec.uuid)
+    assert await driver.state(spec.uuid) == PowerState.RUNNING   # halted, but still running

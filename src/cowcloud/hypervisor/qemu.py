@@ -151,13 +151,11 @@ class QemuDriver(Driver):
         try:
             async with await self._connect_new(gd, proc) as qmp:
                 for s in slots:
-                    # A direct kernel boot holds boot index 0 (its option ROM) itself.
+                    # A direct kernel boot holds boot index 0 (its option ROM) itself. Without
+                    # a kernel SeaBIOS boots the first disk: disks are added in spec order, so
+                    # it has the lowest PCI slot (bootindex counts from the next reset on).
                     boot = s is slots[0] and spec.kernel is None
                     await self._add_disk(qmp, s, keys.get(s.disk.serial, ""), boot=boot)
-                if spec.kernel is None:
-                    # Devices added after the machine's first reset are missing from the
-                    # firmware's boot order until the next one.
-                    await qmp.execute("system_reset")
                 await qmp.execute("cont")
         except BaseException as e:
             await self._kill(spec.uuid, gd)
