@@ -95,24 +95,3 @@ def processes_naming(path: Path) -> list[int]:
             pass
     return found
 
-
-def boot_sector(message: str) -> bytes:
-    """A 512-byte MBR whose code writes `message` to COM1 and halts: a disk the firmware boots
-    when the guest has no kernel of its own (hand-assembled 16-bit code, offsets in comments)."""
-    text = message.encode() + b"\r\n\0"
-    code = bytes([
-        0xFA,                    # 0   cli
-        0x31, 0xC0,              # 1   xor ax, ax
-        0x8E, 0xD8,              # 3   mov ds, ax
-        0xBE, 0x16, 0x7C,        # 5   mov si, 0x7c16 (the text, at offset 22)
-        0xBA, 0xF8, 0x03,        # 8   mov dx, 0x3f8 (COM1)
-        0xAC,                    # 11  lodsb
-        0x84, 0xC0,              # 12  test al, al
-        0x74, 0x03,              # 14  jz 19
-        0xEE,                    # 16  out dx, al
-        0xEB, 0xF8,              # 17  jmp 11
-        0xF4,                    # 19  hlt
-        0xEB, 0xFD,              # 20  jmp 19
-    ])
-    assert len(code) == 22 and len(code) + len(text) <= 510
-    return (code + text).ljust(510, b"\0") + b"\x55\xAA"

@@ -14,6 +14,7 @@ import pytest
 from cowcloud.hypervisor import FileDisk, GuestDisk, GuestSpec, PowerState, RbdDisk
 from cowcloud.hypervisor.driver import GuestExists, GuestNotFound, HypervisorError
 from cowcloud.hypervisor.guestdir import GuestDir
+from cowcloud.hypervisor.probe import boot_sector
 from cowcloud.hypervisor.qemu import KeysUnknown, QemuDriver
 from cowcloud.storage import DeviceRef, MiB
 
@@ -21,7 +22,6 @@ from .conftest import CephUser
 from .helpers import (
     GUEST_MARK_OFFSET,
     GuestImage,
-    boot_sector,
     guest_mark,
     image_mark,
     make_marked,

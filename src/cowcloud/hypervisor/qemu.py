@@ -1,5 +1,5 @@
 """The `qemu` driver: guests run by qemu-system-x86_64 itself, driven over QMP, as incus does
-(no libvirt). KVM where /dev/kvm can make a VM, TCG otherwise.
+(no libvirt). KVM where a KVM guest runs (probe.py), TCG otherwise.
 
 A guest starts paused (-S) with nothing but its console, two QMP sockets and the kernel; its disks
 are added over QMP (RBD: the cephx key as a `secret` object, then a blockdev and a virtio-blk
@@ -21,6 +21,7 @@ import re
 import signal
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import Conflict, Invalid
@@ -37,6 +38,7 @@ from .driver import (
     RbdDisk,
 )
 from .guestdir import GuestDir, Slotted
+from .probe import kvm_runs
 from .qmp import Qmp, QmpError
 
 _UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -67,7 +69,7 @@ class QemuDriver(Driver):
         if GuestDir.longest_socket(self.state_dir) > 107:
             raise Invalid(f"state folder {self.state_dir} is too long for QMP's unix sockets "
                           f"(at most {107 - GuestDir.longest_socket(Path())} characters)")
-        self.accel = ("kvm" if qemu_args.kvm_usable() else "tcg") if accel == "auto" else accel
+        self.accel = ("kvm" if kvm_runs(qemu) else "tcg") if accel == "auto" else accel
         self.qemu = qemu
         self.start_timeout = start_timeout
         self.detach_timeout = detach_timeout
@@ -318,7 +320,8 @@ class QemuDriver(Driver):
                         await qmp.execute("cont")
             else:
                 _, slots = gd.load()
-                self._keys_for(uuid, slots)   # before stopping: a guest that cannot restart stays up
+                # Before stopping: a guest that could not start again stays up.
+                self._keys_for(uuid, slots)
                 await self._power_off(uuid, gd, self.soft_reboot_timeout)
                 await self._start_stopped(uuid, gd, None)
 
@@ -439,5 +442,4 @@ class QemuDriver(Driver):
 
 
 def _with_disks(spec: GuestSpec, slots: list[Slotted]) -> GuestSpec:
-    from dataclasses import replace
     return replace(spec, disks=tuple(s.disk for s in slots))

@@ -3,18 +3,11 @@ and the QMP arguments that add a disk. Pure functions, so they are read and test
 
 from __future__ import annotations
 
-import fcntl
-import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 from .driver import FileDisk, GuestDisk, GuestSpec, RbdDisk
-
-# Linux's KVM ioctls (linux/kvm.h): _IO(KVMIO=0xAE, 0x00) and _IO(KVMIO, 0x01).
-_KVM_GET_API_VERSION = 0xAE00
-_KVM_CREATE_VM = 0xAE01
-_KVM_API_VERSION = 12
 
 # Seccomp as libvirt turns it on: QEMU may not fork/exec, raise privileges or change
 # scheduling; what a guest breaks out into is a process that can do little.
@@ -22,25 +15,6 @@ SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=de
 
 # virtio-blk keeps 20 bytes of serial (VIRTIO_BLK_ID_BYTES).
 SERIAL_BYTES = 20
-
-
-def kvm_usable(dev: str = "/dev/kvm") -> bool:
-    """True if this process can create a KVM VM (the device may exist and still refuse: no
-    VT-x in a nested guest, or no permission)."""
-    try:
-        fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        if fcntl.ioctl(fd, _KVM_GET_API_VERSION, 0) != _KVM_API_VERSION:
-            return False
-        vm = fcntl.ioctl(fd, _KVM_CREATE_VM, 0)
-        os.close(vm)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
 
 
 def esc(value: object) -> str:
@@ -56,7 +30,7 @@ def command_line(qemu: str, spec: GuestSpec, accel: str, *, qmp: Path, status: P
         "-machine", f"pc,accel={accel}",
         "-smp", str(spec.vcpus),
         "-m", f"{spec.memory_mib}M",
-        # Nothing QEMU would add on its own (VGA, NIC, floppy, CD): the guest has what the spec says.
+        # Nothing QEMU would add on its own (VGA, NIC, floppy, CD): only what the spec says.
         "-nodefaults", "-no-user-config", "-display", "none",
         "-S",   # paused until its disks are added over QMP and `cont` is sent
         "-qmp", f"unix:{esc(qmp)},server=on,wait=off",
