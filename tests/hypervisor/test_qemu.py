@@ -146,7 +146,7 @@ async def test_cephx_key_is_on_no_command_line_and_in_no_file(
 async def test_power_off_power_on_reboot_and_destroy(driver: QemuDriver,
                                                      guest_image: GuestImage,
                                                      ceph_user: CephUser,
-                                                     clone: DeviceRef) -> None:
+                                                     clone: DeviceRef, tmp_path: Path) -> None:
     spec = spec_for(guest_image, (rbd_disk(ceph_user, clone, "root"),), "cycle", wait=True)
     await driver.spawn(spec)
     with pytest.raises(GuestExists):
@@ -160,9 +160,14 @@ async def test_power_off_power_on_reboot_and_destroy(driver: QemuDriver,
     assert await driver.state(spec.uuid) == PowerState.SHUTDOWN
     assert not processes_naming(driver.state_dir / spec.uuid)
     await driver.power_off(spec.uuid)   # already off: nothing to do
+    # A disk attached to a stopped guest is there at its next start.
+    cold = tmp_path / "cold.raw"
+    cold.write_bytes(b"cowcloud-cold-mark\n".ljust(1 * MiB, b"\0"))
+    await driver.attach_disk(spec.uuid, GuestDisk(FileDisk(cold, "raw"), "cold"))
 
     await driver.power_on(spec.uuid)    # the keys are still in this driver's memory
     await until_console(driver, spec.uuid, "cowcloud-guest: waiting", count=2)
+    await until_console(driver, spec.uuid, "disk vdb serial=cold cowcloud-cold-mark")
     await driver.power_on(spec.uuid)    # already on: nothing to do
     assert await driver.state(spec.uuid) == PowerState.RUNNING
 
@@ -171,7 +176,9 @@ async def test_power_off_power_on_reboot_and_destroy(driver: QemuDriver,
     await driver.reboot(spec.uuid)              # soft: power button, then a new QEMU
     await until_console(driver, spec.uuid, "cowcloud-guest: waiting", count=4)
     assert driver.console_log(spec.uuid).count("cowcloud-guest: power button") == 2
-    assert driver.console_log(spec.uuid, 1).startswith("cowcloud-guest: waiting")
+    await until_console(driver, spec.uuid, "disk vdb serial=cold", count=3)
+    assert driver.console_log(spec.uuid, 2).splitlines() == [
+        "cowcloud-guest: waiting", "cowcloud-guest: disk vdb serial=cold cowcloud-cold-mark"]
 
     folder = driver.state_dir / spec.uuid
     await driver.destroy(spec.uuid)
@@ -271,8 +278,9 @@ async def test_a_guest_without_a_kernel_boots_its_first_disk(driver: QemuDriver,
         path = tmp_path / f"{name}.raw"
         path.write_bytes(boot_sector(f"cowcloud-mbr: {name}").ljust(1 * MiB, b"\0"))
         disks.append(GuestDisk(FileDisk(path, "raw"), name))
+    # With a user-mode NIC (its iPXE ROM must not win the boot either).
     spec = GuestSpec(uuid=str(uuid.uuid4()), name="mbr", vcpus=1, memory_mib=64,
-                     disks=tuple(disks))
+                     disks=tuple(disks), nic="user")
     await driver.spawn(spec)
     await until_console(driver, spec.uuid, "cowcloud-mbr: first")
     assert "cowcloud-mbr: second" not in driver.console_log(spec.uuid)
