@@ -216,8 +216,9 @@ class QemuDriver(Driver):
                 os.kill(pid, signal.SIGKILL)
         proc = self._procs.pop(uuid, None)
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            if proc.returncode is None:   # once reaped, its pid may be someone else's
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
         await self._wait_gone(gd, 10.0)
 
@@ -244,7 +245,7 @@ class QemuDriver(Driver):
             if gd.path.exists():
                 raise GuestExists(f"guest {spec.uuid} is already defined on this host")
             slots = [Slotted(i, d) for i, d in enumerate(spec.disks)]
-            keys = {d.serial: d.source.key for d in spec.disks if isinstance(d.source, RbdDisk)}
+            keys = _keys_of(spec)
             gd.create()
             try:
                 gd.save(spec, slots)
@@ -283,6 +284,8 @@ class QemuDriver(Driver):
             self._check(spec)
         async with self._locked(uuid):
             if gd.qemu_pid() is not None:
+                if spec is not None:   # running: keep its definition, learn its keys
+                    self._keys[uuid] = _keys_of(spec)
                 await self._resume(gd)
                 return
             await self._start_stopped(uuid, gd, spec)
@@ -290,8 +293,7 @@ class QemuDriver(Driver):
     async def _start_stopped(self, uuid: str, gd: GuestDir, spec: GuestSpec | None) -> None:
         if spec is not None:
             slots = [Slotted(i, d) for i, d in enumerate(spec.disks)]
-            self._keys[uuid] = {d.serial: d.source.key for d in spec.disks
-                                if isinstance(d.source, RbdDisk)}
+            self._keys[uuid] = _keys_of(spec)
             gd.save(spec, slots)
         else:
             spec, slots = gd.load()
@@ -338,6 +340,15 @@ class QemuDriver(Driver):
 
     async def state(self, uuid: str) -> PowerState:
         gd = self._existing(uuid)
+        # The wrapper without QEMU: QEMU is starting (no pidfile yet) or has just ended (its
+        # status is being written). Either passes in milliseconds; a start that takes longer
+        # is a paused guest.
+        for _ in range(40):
+            if gd.qemu_pid() is not None or gd.wrapper_pid() is None:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            return PowerState.PAUSED
         if gd.qemu_pid() is not None:
             try:
                 async with await Qmp.connect(gd.status, timeout=5.0) as qmp:
@@ -354,15 +365,10 @@ class QemuDriver(Driver):
                 if status in _CRASHED:
                     return PowerState.CRASHED
                 return PowerState.PAUSED
-        if gd.stopping.exists():
-            return PowerState.SHUTDOWN
-        code = gd.exit_status()
-        if code is None and gd.wrapper_pid() is not None:
-            # QEMU has just ended; its wrapper is writing the status.
-            await self._wait_gone(gd, 2.0)
-            code = gd.exit_status()
         await self._reap(uuid)
-        return PowerState.SHUTDOWN if code == 0 else PowerState.CRASHED
+        if gd.stopping.exists() or gd.exit_status() == 0:
+            return PowerState.SHUTDOWN
+        return PowerState.CRASHED
 
     async def guests(self) -> list[str]:
         return sorted(p.name for p in self.state_dir.iterdir()
@@ -443,3 +449,7 @@ class QemuDriver(Driver):
 
 def _with_disks(spec: GuestSpec, slots: list[Slotted]) -> GuestSpec:
     return replace(spec, disks=tuple(s.disk for s in slots))
+
+
+def _keys_of(spec: GuestSpec) -> dict[str, str]:
+    return {d.serial: d.source.key for d in spec.disks if isinstance(d.source, RbdDisk)}
