@@ -1,4 +1,5 @@
-"""The Block Storage API (Cinder v3 shape) under /volume: discovery, volumes, snapshots, types.
+"""The Block Storage API (Cinder v3 shape) under /volume: discovery, volumes, snapshots, types,
+backups.
 
 Every resource route answers both at /volume/v3/{project_id}/... (the catalog's URL, as
 Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is the token's.
@@ -6,13 +7,13 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 
 from fastapi import APIRouter, Depends
 
-from . import snapshots, types, versions, volumes
+from . import backups, snapshots, types, versions, volumes
 from .common import same_project
 from .microversion import VolumeMicroversion
 
 router = APIRouter()
 router.include_router(versions.router)
-for _module in (volumes, snapshots, types):
+for _module in (volumes, snapshots, types, backups):
     router.include_router(_module.router, prefix="/volume/v3")
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])

@@ -43,3 +43,13 @@ class InvalidVolumeType(Invalid):
 class VolumeTypeExists(Conflict):
     def __init__(self, name: str) -> None:
         super().__init__(f"Volume Type {name} already exists.")
+
+
+class BackupNotFound(NotFound):
+    def __init__(self, backup_id: str) -> None:
+        super().__init__(f"Backup {backup_id} could not be found.")
+
+
+class InvalidBackup(Invalid):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid backup: {reason}")

@@ -18,6 +18,7 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
 from . import checks, handlers, snapshots, types, volumes
+from .backup_service import BackupService
 from .env import (
     CREATE_KIND,
     DELETE_KIND,
@@ -38,6 +39,7 @@ class VolumeService:
         tasks.register(CREATE_KIND, handlers.CreateVolume(self.env))
         tasks.register(DELETE_KIND, handlers.DeleteVolume(self.env))
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
+        self.backups = BackupService(self.env)
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes
