@@ -13,13 +13,11 @@ from cowcloud.db.models import Volume
 from .backup_helpers import (
     MiB,
     backed_up,
-    backup,
     backup_gone,
     read_volume,
     restore,
     show,
     snapshots_of,
-    wait_backup,
     write_volume,
 )
 from .conftest import User
