@@ -98,3 +98,11 @@ def snapshots_of(settings: Settings, section: str, name: str, device: str) -> li
         except NotFound:
             return []
     return list(asyncio.run(_with_backend(settings, target.cluster, work)))
+
+
+def on_server(srv: Any, cluster: str, work: Any) -> Any:
+    """work(backend) with the server's own opened backend, on its event loop: a local qcow2
+    device the server has open cannot be opened for writing by a second process."""
+    runtime = srv.app.state.runtime
+    loop = runtime.tasks._loop  # the server thread's loop (set when its runtime started)
+    return asyncio.run_coroutine_threadsafe(work(runtime.clusters[cluster]), loop).result(120)
