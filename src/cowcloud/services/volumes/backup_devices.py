@@ -27,7 +27,7 @@ from ...block.increments import apply_changes, coalesce, overwrite
 from ...storage import BaseBackend, DeviceRef, SnapRef
 from ...storage.contract import Progress
 from ...storage.copy import copy_device
-from ...storage.errors import HasChildren, NotFound
+from ...storage.errors import Busy, HasChildren, NotFound
 from ...tasks import Retry
 from .env import Env, volume_device
 
@@ -63,7 +63,13 @@ async def drop_snap(backend: BaseBackend, snap: SnapRef) -> None:
 
 
 async def _drop_device(backend: BaseBackend, dev: DeviceRef, *, fence: bool = False) -> None:
-    if await devices.remove(backend, dev, fence=fence):
+    try:
+        held = await devices.remove(backend, dev, fence=fence)
+    except Busy as exc:
+        # A dead writer's watch outlives its fenced lock until the OSD's watch timeout (30 s),
+        # as graph.build knows: the task runs again once it has expired.
+        raise Retry(5, f"waiting for a dead writer's hold on {dev} to expire: {exc}") from None
+    if held:
         raise Retry(5, f"{dev} still has clones")
 
 
