@@ -123,7 +123,7 @@ def test_another_cluster_and_the_volume_deleted_first(alice: User, settings: Set
     assert inc["container"] == "dcn0" and inc["is_incremental"]
     # no full backup in the default target yet: an incremental there has no parent
     assert "No backups available" in fault(api.post("/backups", json={"backup": {
-        "volume_id": vid, "incremental": True}}), 400)
+        "volume_id": vid, "incremental": True, "container": "backups"}}), 400)
 
     assert api.delete(f"/volumes/{vid}").status_code == 202  # backups outlive their volume
     api.gone(vid)

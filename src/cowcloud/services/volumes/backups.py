@@ -6,7 +6,8 @@ Where a backup goes: Cinder has one backup backend per service and no choice per
 `container` (the Swift container; the Ceph driver ignores it) and, from 3.51, the backup
 service's `availability_zone`. Here `container` names a configured [backup_targets.NAME];
 else `availability_zone` picks the default target if it is in that zone, or the first one
-there; else the default target. An incremental goes where its parent is (its chain's device).
+there; else the default target. An incremental's parent is the volume's newest backup (in the chosen
+target, if one was chosen), and the incremental goes where its parent is (its chain's device).
 """
 
 from __future__ import annotations
@@ -94,12 +95,16 @@ def choose_target(env: Env, container: str | None, zone: str | None) -> Target:
     return default
 
 
-def _latest(s: Session, volume_id: str, target_name: str) -> VolumeBackup | None:
-    """An incremental's parent: the volume's newest backup in that target (Cinder's choice)."""
-    return s.scalar(select(VolumeBackup).where(
-        VolumeBackup.volume_id == volume_id, VolumeBackup.target == target_name,
-        VolumeBackup.deleted.is_(False), VolumeBackup.status == "available")
-        .order_by(VolumeBackup.data_timestamp.desc(), VolumeBackup.created_at.desc()).limit(1))
+def _latest(s: Session, volume_id: str, target_name: str | None) -> VolumeBackup | None:
+    """An incremental's parent: the volume's newest backup (Cinder's choice), in that target
+    when one was asked for."""
+    q = select(VolumeBackup).where(
+        VolumeBackup.volume_id == volume_id, VolumeBackup.deleted.is_(False),
+        VolumeBackup.status == "available")
+    if target_name is not None:
+        q = q.where(VolumeBackup.target == target_name)
+    return s.scalar(q.order_by(VolumeBackup.data_timestamp.desc(),
+                               VolumeBackup.created_at.desc()).limit(1))
 
 
 def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, version: Version,
@@ -124,18 +129,26 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, versio
     elif vol.status not in ("available", "in-use"):
         raise InvalidVolume(f"Volume to be backed up must be available or in-use, but the "
                             f"current status is \"{vol.status}\".")
-    tgt = choose_target(env, req.container, req.availability_zone)
     data_time = snap.created_at if snap is not None else utcnow()
     bid = str(uuid.uuid4())
     parent = None
+    chosen = req.container is not None or req.availability_zone is not None
+    tgt = choose_target(env, req.container, req.availability_zone) if chosen else None
     if req.incremental:
-        parent = _latest(s, vol.id, tgt.name)
+        parent = _latest(s, vol.id, tgt.name if tgt else None)
         if parent is None:
             raise InvalidBackup("No backups available to do an incremental backup.")
+        if tgt is None:  # an incremental goes where its parent's chain is
+            tgt = env.targets.of("backup_targets").get(parent.target)
+            if tgt is None:
+                raise InvalidBackup(f"Backup {parent.id} is in target {parent.target!r}, "
+                                    "which is not configured any more.")
         if parent.data_timestamp > data_time:
             raise InvalidBackup(f"The latest backup {parent.id} is newer than snapshot "
                                 f"{snap.id if snap else ''}: an incremental counts changes "
                                 "since it, so it cannot hold an older point in time.")
+    if tgt is None:
+        tgt = choose_target(env, None, None)
     point = snap_name(bid, time.time())
     source_snap = f"snapshot-{snap.id}" if snap is not None else point
     backup = VolumeBackup(
