@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import httpx
 import typer
 
-from .image import CliError, CloudOpt, UUID, _auth_body, _bar, _check, _run, cloud_entry
+from .image import UUID, CliError, CloudOpt, _auth_body, _bar, _check, _run, cloud_entry
 from .options import console
 
 volume_app = typer.Typer(help="Volume commands the openstack client is clumsy at.",
