@@ -238,13 +238,13 @@ def bench_backups(c: Client, c0, dense: Path, size: int, repeat: int,  # type: i
         # the peer, as Cinder's driver pipes it: a base image, then export-diff | import-diff
         base, s1, s2 = f"backups/peer{i}", f"{dev}@peer{i}a", f"{dev}@peer{i}b"
         p_full.append(run(" && ".join([
-            " ".join(rbd(c0, "snap", "create", s1)),
+            " ".join(rbd(c0, "snap", "create", "--no-progress", s1)),
             " ".join(rbd(c0, "create", "--size", f"{gib}G", base)),
             " ".join(rbd(c0, "export-diff", "--no-progress", s1, "-")) + " | "
             + " ".join(rbd(c0, "import-diff", "--no-progress", "-", base))])))
         run(change)
         p_incr.append(run(" && ".join([
-            " ".join(rbd(c0, "snap", "create", s2)),
+            " ".join(rbd(c0, "snap", "create", "--no-progress", s2)),
             " ".join(rbd(c0, "export-diff", "--no-progress", "--from-snap", f"peer{i}a", s2,
                          "-")) + " | "
             + " ".join(rbd(c0, "import-diff", "--no-progress", "-", base))])))
@@ -252,11 +252,15 @@ def bench_backups(c: Client, c0, dense: Path, size: int, repeat: int,  # type: i
             " ".join(rbd(c0, "create", "--size", f"{gib}G", f"volumes/peer{i}r")),
             " ".join(rbd(c0, "export-diff", "--no-progress", f"{base}@peer{i}b", "-")) + " | "
             + " ".join(rbd(c0, "import-diff", "--no-progress", "-", f"volumes/peer{i}r"))])))
+        run(rbd(c0, "snap", "purge", "--no-progress", f"volumes/peer{i}r"))  # import-diff's
         run(rbd(c0, "rm", "--no-progress", f"volumes/peer{i}r"))
         run(rbd(c0, "snap", "purge", "--no-progress", base))
         run(rbd(c0, "rm", "--no-progress", base))
         for snap in (s1, s2):
             run(rbd(c0, "snap", "rm", "--no-progress", snap))
+        print(f"  backups, run {i + 1}: full {full[-1]:.2f} s, incremental {incr[-1]:.2f} s, "
+              f"restore {restore[-1]:.2f} s; peer {p_full[-1]:.2f} / {p_incr[-1]:.2f} / "
+              f"{p_restore[-1]:.2f} s", flush=True)
     table.add("backup, full (POST until available)", median(full), median(p_full), size,
               "rbd export-diff | import-diff")
     table.add_times("  (Cinder 29, full backup of 1 GiB)", CINDER_FULL_S, "")

@@ -1,6 +1,6 @@
 """A server killed (SIGKILL) while it copies a full backup into another cluster, and started
 again: the backup's task runs again, clears what the killed run left (the half-written chain
-device, the read clone, the volume's point-in-time snapshot), backs up again, and the restore
+device, the volume's point-in-time snapshot), backs up again, and the restore
 holds the volume's bytes; nothing is left once everything is deleted."""
 
 from __future__ import annotations
@@ -17,10 +17,15 @@ from image.procserver import Proc, free_port
 from cowcloud.config import load
 
 from .backup_helpers import backup, backup_gone, wait_backup
-from .helpers import pool_devices, read_device
+from .helpers import pool_devices, rbd_cli, read_device
 from .test_restart import _api, _config, _rbd_ls
 
 SIZE = 256 << 20  # large enough that the kill lands mid-copy, small for memstore
+
+
+def _points(info: Any, vid: str) -> list[str]:
+    return [s["name"].split(".snap.")[0]
+            for s in rbd_cli(info, "snap", "ls", f"volumes/volume-{vid}")]
 
 
 @pytest.fixture
@@ -53,14 +58,15 @@ def test_kill_during_a_cross_cluster_backup_resumes(proc: Proc, ceph_clusters: l
         assert time.monotonic() < deadline, "the copy never started"
         time.sleep(0.01)
     proc.kill()
-    assert f"backup-{bid}.tmp" in _rbd_ls(ceph_clusters[0], "volumes")  # the read clone
+    assert _points(ceph_clusters[0], vid) == [f"backup.{bid}"]  # the volume's point in time
 
     proc.start()
     api = _api(proc.url)
     done = wait_backup(api, bid, timeout=180)
     assert done["status"] == "available" and api.volume(vid)["status"] == "available"
     assert _rbd_ls(ceph_clusters[1], "backups") == [base]
-    assert f"backup-{bid}.tmp" not in _rbd_ls(ceph_clusters[0], "volumes")
+    assert _points(ceph_clusters[0], vid) == [f"backup.{bid}"]  # made again, not twice
+    assert _rbd_ls(ceph_clusters[0], "volumes") == [f"volume-{vid}"]
     resp = api.post(f"/backups/{bid}/restore", json={"restore": {}})
     assert resp.status_code == 202, resp.text
     new = api.wait(resp.json()["restore"]["volume_id"], timeout=180)["id"]

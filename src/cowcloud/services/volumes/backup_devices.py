@@ -8,9 +8,12 @@ a volume, and removing one. Names are the record (Cinder's Ceph backup driver's,
   `snapshot-<id>` instead): the point in time the backup holds, from which the next
   incremental's changed extents are counted (storage's changed_extents). It is removed with its
   backup (or with the volume's device), as Cinder keeps them (backup_ceph_max_snapshots = 0);
-- the bytes are read from a clone of that snapshot (`backup-<backup>.tmp` beside the volume,
-  `backup-<backup>.restore` beside the chain while restoring), so an in-use volume is backed
-  up at one point in time and nothing writes what is being read.
+- the bytes of an in-use volume (or of a volume snapshot) are read from a clone of the
+  snapshot (`backup-<backup>.tmp` beside the volume), so they are of one point in time while
+  the guest writes on; an available volume is read where it is (its status, backing-up, keeps
+  every writer away, so its bytes are the snapshot's), which spares the clone and the reads
+  that a clone redirects to its parent. A restore reads a clone of the backup's snapshot
+  (`backup-<backup>.restore` beside the chain), as the chain's device may have moved on.
 
 Every step starts by removing what an interrupted run of the same backup left (names say
 whose they are), so a task run again after a crash starts clean. An incremental that finds
@@ -96,13 +99,15 @@ async def take(env: Env, inp: dict[str, Any], progress: Progress) -> dict[str, A
     sb, tb = env.backend(src["cluster"]), env.backend(tgt["cluster"])
     dev = DeviceRef(src["pool"], src["device"])
     point = SnapRef(dev, src["snap"])
-    tmp = read_clone(src["pool"], inp["backup_id"])
+    direct = src["own_snap"] and inp.get("volume_status") == "available"
+    tmp = dev if direct else read_clone(src["pool"], inp["backup_id"])
     try:
         async with env.graph_lock:
             if src["own_snap"]:
                 await sb.snapshot(dev, point.name)
                 await sb.protect(point)
-            await sb.clone(point, tmp)
+            if not direct:
+                await sb.clone(point, tmp)
         changed = None
         if inp["since"]:
             with contextlib.suppress(NotFound):  # the parent's point in time is gone
@@ -124,7 +129,8 @@ async def take(env: Env, inp: dict[str, Any], progress: Progress) -> dict[str, A
             await clear_take(env, inp)
         raise
     async with env.graph_lock:
-        await _drop_device(sb, tmp)
+        if not direct:
+            await _drop_device(sb, tmp)
         if src["own_snap"]:
             with contextlib.suppress(NotFound, HasChildren):
                 await sb.unprotect(point)  # kept only as the next incremental's starting point
