@@ -13,11 +13,13 @@ from cowcloud.db.models import Volume
 from .backup_helpers import (
     MiB,
     backed_up,
+    backup,
     backup_gone,
     read_volume,
     restore,
     show,
     snapshots_of,
+    wait_backup,
     write_volume,
 )
 from .conftest import User
@@ -258,4 +260,35 @@ def test_tasks_record_their_progress(srv: RunningServer, alice: User,
         api.gone(v)
     assert api.delete(f"/backups/{full['id']}").status_code == 202
     backup_gone(api, full["id"])
+    _empty(settings)
+
+
+def test_incremental_without_its_starting_point_is_full(alice: User,
+                                                        settings: Settings) -> None:
+    """A backup of a volume snapshot counts the next incremental from that snapshot; once the
+    snapshot is deleted there is nothing to count from, and the backup is taken in full (as
+    Cinder's driver does when its source snapshot is gone), into a chain of its own."""
+    api = alice.api
+    vid = api.wait(api.create(size=1)["id"])["id"]
+    write_volume(settings, "central", vid, 0, pattern(8 * MiB, seed=41))
+    snap = api.snapshot(vid)
+    of_snap = backed_up(api, vid, snapshot_id=snap["id"])
+    assert api.delete(f"/snapshots/{snap['id']}").status_code == 202
+    api.snapshot_gone(snap["id"])
+    write_volume(settings, "central", vid, 600 * MiB, pattern(4 * MiB, seed=42))
+    state = _state(settings, vid)
+    made = backup(api, vid, incremental=True)
+    done = wait_backup(api, made["id"])
+    assert not done["is_incremental"] and done["object_count"] == 3
+    assert not show(api, of_snap["id"])["has_dependent_backups"]
+    assert sorted(pool_devices(settings, "backup_targets")["backups"]) == sorted(
+        f"volume-{vid}.backup.{b}" for b in (of_snap["id"], made["id"]))
+    new = restore(api, made["id"])["volume_id"]
+    assert _state(settings, new) == state
+    for b in (of_snap, made):
+        assert api.delete(f"/backups/{b['id']}").status_code == 202
+        backup_gone(api, b["id"])
+    for v in (vid, new):
+        assert api.delete(f"/volumes/{v}").status_code == 202
+        api.gone(v)
     _empty(settings)
