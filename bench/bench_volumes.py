@@ -8,7 +8,12 @@ Measures, for an image of --size-mib random bytes in store central (cluster 0):
 - a volume from it in the same cluster (a COW clone) vs `rbd clone` + `rbd resize`;
 - a volume from it in the other cluster, first time (the image is copied once into that
   cluster's store, then cloned) vs `rbd export | rbd import`, and the next volume there (a clone);
-- a blank volume, a volume from a volume (clone), a snapshot, and a delete.
+- a blank volume, a volume from a volume (clone), a snapshot, and a delete;
+- backups of a volume holding --size-mib random bytes into pool backups of the same cluster:
+  full, incremental after 16 MiB of random writes, restore of that incremental into a new
+  volume (POST until available), against the same-run `rbd export-diff | rbd import-diff`
+  that Cinder's Ceph driver runs (BAK-02) and Cinder 29's figures. `--backups-only` skips the
+  sections above.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from _common import GiB, MiB, Table, admin_token, make_dense, median, run, start
 from ceph_clusters import start_cluster, stop_cluster
 
 CINDER_CLONE_S = 0.75  # REFERENCE section 7: a volume from an rbd image, 0.7-0.8 s any size
+# MEASURED.md / REFERENCE section 7: Cinder 29's Ceph backup driver, 1 GiB volume
+CINDER_FULL_S, CINDER_INCR_S, CINDER_RESTORE_S = 4.05, 1.95, 6.15
 PASSWORD = "bench-secret"
 
 
@@ -45,8 +52,8 @@ def serve(folder: Path, clusters: list) -> tuple[subprocess.Popen[bytes], str]: 
     for i, info in enumerate(clusters):
         parts.append(f'[clusters.c{i}]\nkind = "rbd"\nsite = "{("central", "dcn0")[i]}"\n'
                      f'conf = "{info.conf}"\nkeyring = "{info.keyring}"\nuser = "{info.user}"\n')
-    for section in ("image_stores", "volume_backends"):
-        pool = "images" if section == "image_stores" else "volumes"
+    for section in ("image_stores", "volume_backends", "backup_targets"):
+        pool = {"image_stores": "images", "volume_backends": "volumes"}.get(section, "backups")
         parts.append(f'[{section}.central]\ncluster = "c0"\npool = "{pool}"\ndefault = true\n'
                      f'[{section}.dcn0]\ncluster = "c1"\npool = "{pool}"\n')
     (folder / "cowcloud.toml").write_text("\n".join(parts))
@@ -80,6 +87,22 @@ class Client:
         self.wait(vid)
         return vid, time.perf_counter() - start
 
+    def backup(self, vid: str, **spec: object) -> tuple[str, float]:
+        """(backup id, seconds from POST until available)."""
+        start = time.perf_counter()
+        bid = self.vol.post("/backups", json={"backup": {"volume_id": vid, **spec}}).json()[
+            "backup"]["id"]
+        while True:
+            got = self.vol.get(f"/backups/{bid}").json()["backup"]["status"]
+            if got == "available":
+                return bid, time.perf_counter() - start
+            assert got != "error", bid
+            time.sleep(0.02)
+
+    def drop_backup(self, bid: str) -> None:
+        assert self.vol.delete(f"/backups/{bid}").status_code == 202
+        self.gone(f"/backups/{bid}")
+
     def delete(self, vid: str) -> float:
         start = time.perf_counter()
         assert self.vol.delete(f"/volumes/{vid}").status_code == 202
@@ -91,6 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--backups-only", action="store_true")
     args = ap.parse_args()
     size = args.size_mib * MiB
     gib = -(-size // GiB) + 1  # volumes one GiB larger than the image: the clone is resized
@@ -99,7 +123,7 @@ def main() -> None:
     proc = None
     try:
         for i in range(2):
-            clusters.append(start_cluster(root / f"c{i}", pools=("images", "volumes"),
+            clusters.append(start_cluster(root / f"c{i}", pools=("images", "volumes", "backups"),
                                           memstore_bytes=8 * GiB))
         dense = root / "dense.raw"
         make_dense(dense, size)
@@ -118,7 +142,11 @@ def main() -> None:
         run(rbd(c0, "snap", "create", "images/peer@snap"))
         run(rbd(c0, "snap", "protect", "images/peer@snap"))
         table = Table()
-
+        if args.backups_only:
+            bench_backups(c, c0, dense, size, args.repeat, table)
+            print()
+            print(table.markdown())
+            return
         clones, peer = [], []
         for i in range(args.repeat):
             vid, seconds = c.create(size=gib, imageRef=iid)
@@ -170,6 +198,7 @@ def main() -> None:
         table.add_times("volume from volume (clone)", median(from_vol), "")
         table.add_times("snapshot (create + protect)", median(snaps), "")
         table.add_times("delete a volume (until 404)", median(deletes), "")
+        bench_backups(c, c0, dense, size, args.repeat, table)
         print()
         print(table.markdown())
     finally:
@@ -179,6 +208,69 @@ def main() -> None:
         for info in clusters:
             stop_cluster(info.dir)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def bench_backups(c: Client, c0, dense: Path, size: int, repeat: int,  # type: ignore[no-untyped-def]
+                  table: Table) -> None:
+    gib = -(-size // GiB)
+    vid, _ = c.create(size=gib)
+    dev = f"volumes/volume-{vid}"
+    run(["qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", str(dense),
+         f"rbd:{dev}:conf={c0.conf}:id={c0.user}:keyring={c0.keyring}"])
+    change = rbd(c0, "bench", "--io-type", "write", "--io-size", "4M", "--io-threads", "1",
+                 "--io-total", "16M", "--io-pattern", "rand", dev)
+    full, incr, restore, p_full, p_incr, p_restore = [], [], [], [], [], []
+    for i in range(repeat):
+        bid, seconds = c.backup(vid)
+        full.append(seconds)
+        run(change)
+        inc, seconds = c.backup(vid, incremental=True)
+        incr.append(seconds)
+        start = time.perf_counter()
+        new = c.vol.post(f"/backups/{inc}/restore", json={"restore": {}}).json()[
+            "restore"]["volume_id"]
+        c.wait(new)
+        restore.append(time.perf_counter() - start)
+        c.delete(new)
+        for b in (inc, bid):
+            c.drop_backup(b)
+
+        # the peer, as Cinder's driver pipes it: a base image, then export-diff | import-diff
+        base, s1, s2 = f"backups/peer{i}", f"{dev}@peer{i}a", f"{dev}@peer{i}b"
+        p_full.append(run(" && ".join([
+            " ".join(rbd(c0, "snap", "create", "--no-progress", s1)),
+            " ".join(rbd(c0, "create", "--size", f"{gib}G", base)),
+            " ".join(rbd(c0, "export-diff", "--no-progress", s1, "-")) + " | "
+            + " ".join(rbd(c0, "import-diff", "--no-progress", "-", base))])))
+        run(change)
+        p_incr.append(run(" && ".join([
+            " ".join(rbd(c0, "snap", "create", "--no-progress", s2)),
+            " ".join(rbd(c0, "export-diff", "--no-progress", "--from-snap", f"peer{i}a", s2,
+                         "-")) + " | "
+            + " ".join(rbd(c0, "import-diff", "--no-progress", "-", base))])))
+        p_restore.append(run(" && ".join([
+            " ".join(rbd(c0, "create", "--size", f"{gib}G", f"volumes/peer{i}r")),
+            " ".join(rbd(c0, "export-diff", "--no-progress", f"{base}@peer{i}b", "-")) + " | "
+            + " ".join(rbd(c0, "import-diff", "--no-progress", "-", f"volumes/peer{i}r"))])))
+        run(rbd(c0, "snap", "purge", "--no-progress", f"volumes/peer{i}r"))  # import-diff's
+        run(rbd(c0, "rm", "--no-progress", f"volumes/peer{i}r"))
+        run(rbd(c0, "snap", "purge", "--no-progress", base))
+        run(rbd(c0, "rm", "--no-progress", base))
+        for snap in (s1, s2):
+            run(rbd(c0, "snap", "rm", "--no-progress", snap))
+        print(f"  backups, run {i + 1}: full {full[-1]:.2f} s, incremental {incr[-1]:.2f} s, "
+              f"restore {restore[-1]:.2f} s; peer {p_full[-1]:.2f} / {p_incr[-1]:.2f} / "
+              f"{p_restore[-1]:.2f} s", flush=True)
+    table.add("backup, full (POST until available)", median(full), median(p_full), size,
+              "rbd export-diff | import-diff")
+    table.add_times("  (Cinder 29, full backup of 1 GiB)", CINDER_FULL_S, "")
+    table.add_times("backup, incremental of 16 MiB changed", median(incr),
+                    f"rbd export-diff --from-snap | import-diff: {median(p_incr):.3f} s; "
+                    f"Cinder 29: {CINDER_INCR_S} s")
+    table.add("restore of the incremental into a new volume", median(restore),
+              median(p_restore), size, "rbd export-diff | import-diff")
+    table.add_times("  (Cinder 29, restore of 1 GiB)", CINDER_RESTORE_S, "")
+    c.delete(vid)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 from ceph_clusters import CephClusterInfo, ceph_available, start_cluster, stop_cluster
 from pg_server import postgres_available, start_postgres, stop_postgres
 
-CEPH_POOLS = ("rbd", "images", "volumes")
+CEPH_POOLS = ("rbd", "images", "volumes", "backups")
 
 
 def _need(reason: str | None, what: str) -> None:

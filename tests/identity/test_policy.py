@@ -284,6 +284,17 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("volume_extension:type_get_all", UNSCOPED, {}, False),
     ("volume_extension:types_manage", MEMBER, {}, False),
     ("volume_extension:types_manage", ADMIN, {}, True),
+    # volume backups: as volumes; resetting a backup's status is an admin's
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("backup:create", "backup:update", "backup:delete", "backup:restore")
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    ("backup:get", READER, {"project_id": "p-m"}, True),
+    ("backup:get", OTHER, {"project_id": "p-m"}, False),
+    ("backup:get_all", READER, {}, True),
+    ("backup:get_all", UNSCOPED, {}, False),
+    ("volume_extension:backup_admin_actions:reset_status", MEMBER, {"project_id": "p-m"},
+     False),
+    ("volume_extension:backup_admin_actions:reset_status", ADMIN, {"project_id": "p-m"}, True),
 ]
 
 

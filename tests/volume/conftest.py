@@ -4,7 +4,8 @@ Glance and Cinder on one cluster (pools images and volumes), times two sites, pl
 
 Volume backends: `central` (ceph0/volumes, the default), `dcn0` (ceph1/volumes), `edge` (local
 qcow2 cluster, pool volumes). Image stores: `central` (ceph0/images, default), `dcn0`
-(ceph1/images), `edge` (local, pool images).
+(ceph1/images), `edge` (local, pool images). Backup targets: `backups` (ceph0/backups, the
+default), `dcn0` (ceph1/backups).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def volume_settings(data_dir: Path, ceph: list[Any]) -> Settings:
             "central": {"cluster": "ceph0", "pool": "volumes", "default": True},
             "dcn0": {"cluster": "ceph1", "pool": "volumes"},
             "edge": {"cluster": "local", "pool": "volumes"},
+        },
+        "backup_targets": {  # Cinder's backup pool beside the volumes, and another cluster
+            "backups": {"cluster": "ceph0", "pool": "backups", "default": True},
+            "dcn0": {"cluster": "ceph1", "pool": "backups"},
         },
     })
 

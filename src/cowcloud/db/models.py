@@ -442,3 +442,41 @@ class VolumeAttachment(Base):
     detach_time: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- volume backups (Cinder's /backups) ------------------------------------------------------
+# A full backup is device `volume-<volume>.backup.<backup>` (`base`) in its target's pool, as
+# Cinder's Ceph backup driver names it; each backup of that chain (the full one, then its
+# incrementals) is a protected snapshot `backup.<backup>.snap.<ts>` (`snap`) of that device,
+# and `source_snap` is the snapshot of the volume's device holding the same point in time, from
+# which the next incremental's changed extents are counted.
+
+class VolumeBackup(Base):
+    __tablename__ = "volume_backups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    # no foreign key: a backup outlives its volume
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(32), default="creating", index=True)
+    size: Mapped[int] = mapped_column(Integer)  # GiB: the volume's size at backup time
+    target: Mapped[str] = mapped_column(String(255))  # the backup_targets entry (`container`)
+    cluster: Mapped[str] = mapped_column(String(255))
+    pool: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    base: Mapped[str] = mapped_column(String(255))
+    snap: Mapped[str] = mapped_column(String(255))
+    source_snap: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    is_incremental: Mapped[bool] = mapped_column(Boolean, default=False)
+    object_count: Mapped[int] = mapped_column(Integer, default=0)
+    data_timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()

@@ -285,6 +285,14 @@ RULES: dict[str, Predicate] = {
     "volume_extension:volume_actions:upload_public": admin,
     "volume_extension:volume_admin_actions:reset_status": admin,
     "volume_extension:volume_admin_actions:force_delete": admin,
+    # volume backups (cinder/policies/backups.py: project members, admins reset status)
+    "backup:create": any_of(admin, all_of(member, own_project)),
+    "backup:get": any_of(admin, all_of(reader, own_project)),
+    "backup:get_all": reader,
+    "backup:update": any_of(admin, all_of(member, own_project)),
+    "backup:delete": any_of(admin, all_of(member, own_project)),
+    "backup:restore": any_of(admin, all_of(member, own_project)),
+    "volume_extension:backup_admin_actions:reset_status": admin,
 }
 
 

@@ -1,5 +1,5 @@
 """The Block Storage API (Cinder v3 shape) under /volume: discovery, volumes, snapshots, types,
-attachments.
+attachments, backups.
 
 Every resource route answers both at /volume/v3/{project_id}/... (the catalog's URL, as
 Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is the token's.
@@ -7,14 +7,14 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 
 from fastapi import APIRouter, Depends
 
-from . import attachments, inventory, snapshots, types, versions, volumes
+from . import attachments, backups, inventory, snapshots, types, versions, volumes
 from .common import same_project
 from .microversion import VolumeMicroversion
 
 router = APIRouter()
 router.include_router(versions.router)
 # inventory first: /volumes/summary is not a volume's id
-for _module in (inventory, volumes, snapshots, types, attachments):
+for _module in (inventory, volumes, snapshots, types, attachments, backups):
     router.include_router(_module.router, prefix="/volume/v3")
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])

@@ -54,3 +54,13 @@ class AttachmentNotFound(NotFound):
 class ResourceConflict(Conflict):
     def __init__(self, reason: str) -> None:
         super().__init__(f"Conflict occurred attempting to store resource: {reason}")
+
+
+class BackupNotFound(NotFound):
+    def __init__(self, backup_id: str) -> None:
+        super().__init__(f"Backup {backup_id} could not be found.")
+
+
+class InvalidBackup(Invalid):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid backup: {reason}")

@@ -19,6 +19,7 @@ from ..context import RequestContext
 from ..images import ImageService
 from ..policy import enforce
 from . import actions, attachments, handlers, snapshots, types, upload, volumes
+from .backup_service import BackupService
 from .calls import Reply
 from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
 from .views import Version
@@ -32,6 +33,7 @@ class VolumeService:
         tasks.register(DELETE_KIND, handlers.DeleteVolume(self.env))
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
         tasks.register(upload.UPLOAD_KIND, upload.UploadVolume(self.env))
+        self.backups = BackupService(self.env)
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes

@@ -2,14 +2,14 @@
 previous_status; volume_attachments holds one row per attachment (Cinder's volume_attachment)
 
 Revision ID: 0009
-Revises: 0007 (other branches add 0008 meanwhile: the merge re-chains this one after it)
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
