@@ -248,6 +248,20 @@ RULES: dict[str, Predicate] = {
     "volume_extension:type_get": reader,
     "volume_extension:type_get_all": reader,
     "volume_extension:types_manage": admin,
+    # volume operations (services/volumes: quotas, migration, type access, snapshot metadata)
+    "volume_extension:quotas:show": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:quotas:update": admin,
+    "volume_extension:quotas:delete": admin,
+    "limits_extension:used_limits": reader,
+    "volume_extension:availability_zone_list": reader,
+    "volume:retype": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_admin_actions:migrate_volume": admin,
+    "volume_extension:volume_type_access": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:volume_type_access:addProjectAccess": admin,
+    "volume_extension:volume_type_access:removeProjectAccess": admin,
+    "volume:get_snapshot_metadata": any_of(admin, all_of(reader, own_project)),
+    "volume:update_snapshot_metadata": any_of(admin, all_of(member, own_project)),
+    "volume:delete_snapshot_metadata": any_of(admin, all_of(member, own_project)),
 }
 
 

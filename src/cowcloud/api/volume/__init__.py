@@ -6,13 +6,14 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 
 from fastapi import APIRouter, Depends
 
-from . import snapshots, types, versions, volumes
+from . import quotas, snapshot_meta, snapshots, type_access, types, versions, volumes, zones
 from .common import same_project
 from .microversion import VolumeMicroversion
 
 router = APIRouter()
 router.include_router(versions.router)
-for _module in (volumes, snapshots, types):
+# volume operations (quotas, zones, type access, snapshot metadata) in modules of their own
+for _module in (volumes, snapshots, types, quotas, zones, type_access, snapshot_meta):
     router.include_router(_module.router, prefix="/volume/v3")
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])

@@ -137,7 +137,7 @@ class VolumeService:
     async def _extend(self, ctx: RequestContext, volume_id: str, new_size: Any) -> None:
         size = checks.size_gib(new_size, "new_size")
         cluster, pool, vid, _old = await self.env.run(volumes.start_extend, ctx, volume_id,
-                                                      new_size)
+                                                      new_size, self.env.settings.volume)
         done = None
         try:
             await self.env.backend(cluster).resize(volume_device(pool, vid), size * GiB)
@@ -149,7 +149,7 @@ class VolumeService:
 
     async def create_snapshot(self, ctx: RequestContext, body: Any, version: Version
                               ) -> dict[str, Any]:
-        row = await self.env.run(snapshots.begin_create, ctx, body)
+        row = await self.env.run(snapshots.begin_create, ctx, body, self.env.settings.volume)
         backend = self.env.backend(row["cluster"])
         ref = snapshot_ref(row["pool"], row["volume_id"], row["id"])
         ok = False

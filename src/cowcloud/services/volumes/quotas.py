@@ -1,0 +1,208 @@
+"""Quotas per project, as Cinder's /os-quota-sets and /limits show them, and their enforcement.
+
+A limit is the project's own row (volume_quotas) or else the [volume] quota_<resource> default;
+-1 is unlimited. Usage is counted from the live rows, not kept in counters that a crash could
+leave wrong. A check and the row that consumes it commit in one transaction that first takes
+the project's lock row (`lock`), so two concurrent creates cannot both count the last free slot.
+
+Backups count through USAGE: the backup service registers its counters there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ...config import VolumeSettings
+from ...db.errors import Duplicate, savepoint
+from ...db.models import Volume, VolumeQuota, VolumeQuotaLock, VolumeSnapshot
+from ..context import RequestContext
+from ..policy import enforce
+from .errors import (
+    InvalidInput,
+    SnapshotLimitExceeded,
+    VolumeLimitExceeded,
+    VolumeSizeExceedsAvailableQuota,
+    VolumeSizeExceedsLimit,
+)
+
+# Cinder's quota set keys; `groups` is shown (clients expect it) though groups are not built
+RESOURCES = ("volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes",
+             "per_volume_gigabytes", "groups")
+NON_QUOTA_KEYS = ("id", "tenant_id")  # Cinder ignores these in an update body
+MAX_INT = 0x7FFFFFFF  # Cinder's db.MAX_INT
+GROUPS_DEFAULT = 10
+
+
+def _volumes(s: Session, project_id: str) -> int:
+    return s.scalar(select(func.count()).select_from(Volume).where(
+        Volume.project_id == project_id, Volume.deleted.is_(False))) or 0
+
+
+def _snapshots(s: Session, project_id: str) -> int:
+    return s.scalar(select(func.count()).select_from(VolumeSnapshot).where(
+        VolumeSnapshot.project_id == project_id, VolumeSnapshot.deleted.is_(False))) or 0
+
+
+def _gigabytes(s: Session, project_id: str) -> int:
+    """Volumes and their snapshots, as Cinder counts them (no_snapshot_gb_quota = False)."""
+    vols = s.scalar(select(func.coalesce(func.sum(Volume.size), 0)).where(
+        Volume.project_id == project_id, Volume.deleted.is_(False))) or 0
+    snaps = s.scalar(select(func.coalesce(func.sum(VolumeSnapshot.size), 0)).where(
+        VolumeSnapshot.project_id == project_id, VolumeSnapshot.deleted.is_(False))) or 0
+    return int(vols) + int(snaps)
+
+
+# resource -> in-use counter over the live rows; a resource without one is in use 0
+USAGE: dict[str, Callable[[Session, str], int]] = {
+    "volumes": _volumes, "snapshots": _snapshots, "gigabytes": _gigabytes}
+
+
+def defaults(settings: VolumeSettings) -> dict[str, int]:
+    return {"volumes": settings.quota_volumes, "snapshots": settings.quota_snapshots,
+            "gigabytes": settings.quota_gigabytes, "backups": settings.quota_backups,
+            "backup_gigabytes": settings.quota_backup_gigabytes,
+            "per_volume_gigabytes": settings.per_volume_size_limit, "groups": GROUPS_DEFAULT}
+
+
+def limits_of(s: Session, settings: VolumeSettings, project_id: str) -> dict[str, int]:
+    out = defaults(settings)
+    for row in s.scalars(select(VolumeQuota).where(VolumeQuota.project_id == project_id)):
+        if row.resource in out:
+            out[row.resource] = row.hard_limit
+    return out
+
+
+def usage_of(s: Session, project_id: str) -> dict[str, int]:
+    return {r: (USAGE[r](s, project_id) if r in USAGE else 0) for r in RESOURCES}
+
+
+def lock(s: Session, project_id: str) -> None:
+    """Takes the project's quota lock until the transaction ends. The UPDATE is a write: on
+    PostgreSQL it locks the row, on SQLite it takes the database's write lock, and a second
+    transaction doing the same waits here, then counts what the first one committed."""
+    bump = update(VolumeQuotaLock).where(VolumeQuotaLock.project_id == project_id).values(
+        serial=VolumeQuotaLock.serial + 1)
+    if s.execute(bump).rowcount:  # type: ignore[attr-defined]
+        return
+    try:
+        with savepoint(s):
+            s.add(VolumeQuotaLock(project_id=project_id, serial=1))
+    except Duplicate:  # a concurrent first user of the project made it: queue on it
+        s.execute(bump)
+
+
+def consume(s: Session, settings: VolumeSettings, project_id: str, *, volumes: int = 0,
+            snapshots: int = 0, gigabytes: int = 0, volume_size: int | None = None) -> None:
+    """Refuses (413) what would take the project over a limit; call it in the transaction
+    that writes the rows it counts. `volume_size`: a volume's new size (per-volume limit)."""
+    lock(s, project_id)
+    limits = limits_of(s, settings, project_id)
+    per_volume = limits["per_volume_gigabytes"]
+    if volume_size is not None and per_volume >= 0 and volume_size > per_volume:
+        raise VolumeSizeExceedsLimit(volume_size, per_volume)
+    if volumes > 0 and limits["volumes"] >= 0:
+        if _volumes(s, project_id) + volumes > limits["volumes"]:
+            raise VolumeLimitExceeded(limits["volumes"])
+    if snapshots > 0 and limits["snapshots"] >= 0:
+        if _snapshots(s, project_id) + snapshots > limits["snapshots"]:
+            raise SnapshotLimitExceeded(limits["snapshots"])
+    if gigabytes > 0 and limits["gigabytes"] >= 0:
+        used = _gigabytes(s, project_id)
+        if used + gigabytes > limits["gigabytes"]:
+            raise VolumeSizeExceedsAvailableQuota(gigabytes, limits["gigabytes"], used)
+
+
+# ------------------------------------------------------------------ /os-quota-sets, /limits
+
+def _check_project(project_id: str) -> None:
+    if not 0 < len(project_id) <= 255:
+        raise InvalidInput("quota_set_name has a length of 1-255 characters")
+
+
+def show(s: Session, settings: VolumeSettings, ctx: RequestContext, project_id: str, *,
+         usage: bool) -> dict[str, Any]:
+    _check_project(project_id)
+    enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
+    limits = limits_of(s, settings, project_id)
+    out: dict[str, Any] = {"id": project_id}
+    if usage:
+        used = usage_of(s, project_id)
+        out.update({r: {"limit": limits[r], "in_use": used[r], "reserved": 0,
+                        "allocated": 0} for r in RESOURCES})
+    else:
+        out.update(limits)
+    return out
+
+
+def show_defaults(settings: VolumeSettings, ctx: RequestContext, project_id: str
+                  ) -> dict[str, Any]:
+    _check_project(project_id)
+    enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
+    return {"id": project_id, **defaults(settings)}
+
+
+def _limit_value(key: str, value: Any) -> int:
+    """Cinder's validate_integer: an integer (or its string) from -1 to MAX_INT."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{key} must be an integer.")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise InvalidInput(f"{key} must be an integer.") from None
+    if not isinstance(value, int):
+        raise InvalidInput(f"{key} must be an integer.")
+    if value < -1:
+        raise InvalidInput(f"{key} must be >= -1")
+    if value > MAX_INT:
+        raise InvalidInput(f"{key} must be <= {MAX_INT}")
+    return value
+
+
+def update_limits(s: Session, settings: VolumeSettings, ctx: RequestContext, project_id: str,
+                  body: Any) -> dict[str, Any]:
+    """Every key is checked before any is written: a bad one changes nothing."""
+    _check_project(project_id)
+    enforce(ctx, "volume_extension:quotas:update", {"project_id": project_id})
+    if not isinstance(body, dict) or not isinstance(body.get("quota_set"), dict):
+        raise InvalidInput("Missing required element 'quota_set' in request body.")
+    spec = body["quota_set"]
+    bad = [k for k in spec if k not in RESOURCES and k not in NON_QUOTA_KEYS]
+    if bad:
+        raise InvalidInput(f"Bad key(s) in quota set: {', '.join(map(str, bad))}")
+    values = {k: _limit_value(k, v) for k, v in spec.items() if k in RESOURCES}
+    lock(s, project_id)  # one writer of a project's limits at a time
+    for key, value in values.items():
+        row = s.get(VolumeQuota, (project_id, key))
+        if row is None:
+            s.add(VolumeQuota(project_id=project_id, resource=key, hard_limit=value))
+        else:
+            row.hard_limit = value
+    s.flush()
+    return limits_of(s, settings, project_id)
+
+
+def reset(s: Session, ctx: RequestContext, project_id: str) -> None:
+    _check_project(project_id)
+    enforce(ctx, "volume_extension:quotas:delete", {"project_id": project_id})
+    s.execute(delete(VolumeQuota).where(VolumeQuota.project_id == project_id))
+
+
+def absolute_limits(s: Session, settings: VolumeSettings, ctx: RequestContext
+                    ) -> dict[str, Any]:
+    enforce(ctx, "limits_extension:used_limits")
+    if ctx.project_id is None:
+        raise InvalidInput("A project-scoped token is needed for limits.")
+    limits = limits_of(s, settings, ctx.project_id)
+    used = usage_of(s, ctx.project_id)
+    return {"rate": [], "absolute": {
+        "maxTotalVolumes": limits["volumes"], "maxTotalSnapshots": limits["snapshots"],
+        "maxTotalVolumeGigabytes": limits["gigabytes"], "maxTotalBackups": limits["backups"],
+        "maxTotalBackupGigabytes": limits["backup_gigabytes"],
+        "totalVolumesUsed": used["volumes"], "totalSnapshotsUsed": used["snapshots"],
+        "totalGigabytesUsed": used["gigabytes"], "totalBackupsUsed": used["backups"],
+        "totalBackupGigabytesUsed": used["backup_gigabytes"]}}
