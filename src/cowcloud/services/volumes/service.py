@@ -17,7 +17,7 @@ from ...storage.registry import Clusters
 from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
-from . import checks, handlers, snapshots, types, volumes
+from . import checks, flatten, handlers, migration, snapshots, types, volumes
 from .env import (
     CREATE_KIND,
     DELETE_KIND,
@@ -38,12 +38,16 @@ class VolumeService:
         tasks.register(CREATE_KIND, handlers.CreateVolume(self.env))
         tasks.register(DELETE_KIND, handlers.DeleteVolume(self.env))
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
+        # volume operations: moves between backends, the clone-depth flatten queue
+        tasks.register(migration.KIND, migration.Migrate(self.env))
+        tasks.register(flatten.KIND, flatten.Flatten(self.env))
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes
         those after this)."""
         await self.env.run(types.ensure_default)
         await handlers.sweep(self.env)
+        await migration.sweep(self.env)
 
     # ---------------------------------------------------------------- types
 
@@ -131,6 +135,8 @@ class VolumeService:
             if not isinstance(arg, dict) or "bootable" not in arg:
                 raise InvalidInput("'bootable' is a required property")
             await self.env.run(volumes.set_bootable, ctx, volume_id, arg["bootable"])
+        elif name in migration.ACTIONS:
+            await migration.act(self.env, ctx, volume_id, name, arg)
         else:
             raise InvalidInput(f"There is no such action: {name}")
 

@@ -43,13 +43,13 @@ def volume_detail(vol: Volume, type_name: str, ctx: RequestContext, version: Ver
         "source_volid": vol.source_volid, "user_id": vol.user_id,
         "metadata": dict(vol.meta), "volume_type": type_name,
         "os-vol-tenant-attr:tenant_id": vol.project_id,
-        "migration_status": None,
+        "migration_status": vol.migration_status,
     }
     if vol.image_meta:
         out["volume_image_metadata"] = dict(vol.image_meta)
     if ctx.is_admin:
         out["os-vol-host-attr:host"] = f"cowcloud@{vol.backend}#{vol.pool}"
-        out["os-vol-mig-status-attr:migstat"] = None
+        out["os-vol-mig-status-attr:migstat"] = vol.migration_status
         out["os-vol-mig-status-attr:name_id"] = None
     if version >= (3, 13):
         out["group_id"] = None

@@ -140,7 +140,9 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
                                f"size {snap.size}GB. They must be >= original snapshot size.")
         if not req.volume_type:
             vtype = s.get(VolumeType, parent.volume_type_id) or vtype
-            target = types.backend_of(env, vtype)
+            # where the parent is now (a migration may have moved it off its type's backend)
+            target = env.targets.of("volume_backends").get(parent.backend) or types.backend_of(
+                env, vtype)
         if target.cluster != parent.cluster:
             raise InvalidInput(f"A volume from snapshot {snap.id} is a clone in its volume's "
                                f"backend ({parent.backend}); type {vtype.name} is on "
