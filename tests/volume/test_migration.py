@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from server import RunningServer, openstack_json
+from server import RunningServer
 from server import openstack as osc
 
 from cowcloud.config import Settings

@@ -40,7 +40,8 @@ class VolumeService:
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
         # volume operations: moves between backends, the clone-depth flatten queue
         tasks.register(migration.KIND, migration.Migrate(self.env))
-        tasks.register(flatten.KIND, flatten.Flatten(self.env))
+        self.flattens = flatten.Flatten(self.env)
+        tasks.register(flatten.KIND, self.flattens)
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes
