@@ -76,6 +76,15 @@ def test_limits_and_enforcement(srv: RunningServer, admin: VolumeApi, settings: 
         assert conn.block_storage.get_limits().absolute.max_total_volumes == 2
     finally:
         conn.close()
+    theirs = admin.get("/limits", params={"project_id": carol.project_id}, version="3.39")
+    assert theirs.json()["limits"]["absolute"]["totalVolumesUsed"] == 1
+    before = admin.get("/limits", params={"project_id": carol.project_id}).json()
+    assert before == admin.get("/limits").json()  # before 3.39: the caller's own
+    fault(carol.api.get("/limits", params={"project_id": admin.project_id}, version="3.39"),
+          403)
+    usage = cinder(srv.url, "admin", srv.admin_password, "admin", "quota-usage",
+                   carol.project_id).stdout
+    assert "| volumes " in usage and "| 1 " in usage
 
     over = carol.api.post("/volumes", json={"volume": {"size": 3, "name": unique("big")}})
     assert fault(over, 413) == ("Requested volume or snapshot exceeds allowed gigabytes quota. "

@@ -9,7 +9,7 @@ from ...services.context import RequestContext
 from ...services.volumes import quotas
 from ...services.volumes.checks import boolean
 from ..auth import get_context
-from .common import body, volumes
+from .common import body, version, volumes
 
 router = APIRouter()
 
@@ -50,5 +50,6 @@ async def delete(target: str, request: Request,
 @router.get("/limits")
 async def limits(request: Request, ctx: RequestContext = Depends(get_context)) -> JSONResponse:
     env = volumes(request).env
-    found = await env.run(quotas.absolute_limits, env.settings.volume, ctx)
+    project = request.query_params.get("project_id") if version(request) >= (3, 39) else None
+    found = await env.run(quotas.absolute_limits, env.settings.volume, ctx, project)
     return JSONResponse({"limits": found})

@@ -73,6 +73,17 @@ class VolumeSizeExceedsAvailableQuota(QuotaError):
                          "consumed.")
 
 
+class BackupLimitExceeded(QuotaError):
+    def __init__(self, allowed: int) -> None:
+        super().__init__(f"Maximum number of backups allowed ({allowed}) exceeded")
+
+
+class VolumeBackupSizeExceedsAvailableQuota(QuotaError):
+    def __init__(self, requested: int, quota: int, consumed: int) -> None:
+        super().__init__(f"Requested backup exceeds allowed Backup gigabytes quota. Requested "
+                         f"{requested}G, quota is {quota}G and {consumed}G has been consumed.")
+
+
 class VolumeSizeExceedsLimit(QuotaError):
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"Requested volume size {size}G is larger than maximum allowed limit "

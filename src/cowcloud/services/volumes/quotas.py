@@ -22,8 +22,11 @@ from ...db.models import Volume, VolumeQuota, VolumeQuotaLock, VolumeSnapshot
 from ..context import RequestContext
 from ..policy import enforce
 from .errors import (
+    BackupLimitExceeded,
     InvalidInput,
+    QuotaError,
     SnapshotLimitExceeded,
+    VolumeBackupSizeExceedsAvailableQuota,
     VolumeLimitExceeded,
     VolumeSizeExceedsAvailableQuota,
     VolumeSizeExceedsLimit,
@@ -95,25 +98,38 @@ def lock(s: Session, project_id: str) -> None:
         s.execute(bump)
 
 
-def consume(s: Session, settings: VolumeSettings, project_id: str, *, volumes: int = 0,
-            snapshots: int = 0, gigabytes: int = 0, volume_size: int | None = None) -> None:
-    """Refuses (413) what would take the project over a limit; call it in the transaction
-    that writes the rows it counts. `volume_size`: a volume's new size (per-volume limit)."""
+def _over(resource: str, limit: int, used: int, delta: int) -> QuotaError:
+    """Cinder's exception for the resource, in its words."""
+    if resource == "volumes":
+        return VolumeLimitExceeded(limit)
+    if resource == "snapshots":
+        return SnapshotLimitExceeded(limit)
+    if resource == "gigabytes":
+        return VolumeSizeExceedsAvailableQuota(delta, limit, used)
+    if resource == "backups":
+        return BackupLimitExceeded(limit)
+    return VolumeBackupSizeExceedsAvailableQuota(delta, limit, used)
+
+
+def consume(s: Session, settings: VolumeSettings, project_id: str, *,
+            volume_size: int | None = None, **deltas: int) -> None:
+    """Refuses (413) what would take the project over a limit, e.g. volumes=1, gigabytes=10
+    (or backups=1, backup_gigabytes=10); call it in the transaction that writes the rows it
+    counts. `volume_size`: a volume's new size, for the per-volume limit."""
+    unknown = set(deltas) - set(RESOURCES)
+    if unknown:
+        raise ValueError(f"not quota resources: {', '.join(sorted(unknown))}")
     lock(s, project_id)
     limits = limits_of(s, settings, project_id)
     per_volume = limits["per_volume_gigabytes"]
     if volume_size is not None and per_volume >= 0 and volume_size > per_volume:
         raise VolumeSizeExceedsLimit(volume_size, per_volume)
-    if volumes > 0 and limits["volumes"] >= 0:
-        if _volumes(s, project_id) + volumes > limits["volumes"]:
-            raise VolumeLimitExceeded(limits["volumes"])
-    if snapshots > 0 and limits["snapshots"] >= 0:
-        if _snapshots(s, project_id) + snapshots > limits["snapshots"]:
-            raise SnapshotLimitExceeded(limits["snapshots"])
-    if gigabytes > 0 and limits["gigabytes"] >= 0:
-        used = _gigabytes(s, project_id)
-        if used + gigabytes > limits["gigabytes"]:
-            raise VolumeSizeExceedsAvailableQuota(gigabytes, limits["gigabytes"], used)
+    for resource, delta in deltas.items():
+        if delta <= 0 or limits[resource] < 0:
+            continue
+        used = USAGE[resource](s, project_id) if resource in USAGE else 0
+        if used + delta > limits[resource]:
+            raise _over(resource, limits[resource], used, delta)
 
 
 # ------------------------------------------------------------------ /os-quota-sets, /limits
@@ -192,13 +208,18 @@ def reset(s: Session, ctx: RequestContext, project_id: str) -> None:
     s.execute(delete(VolumeQuota).where(VolumeQuota.project_id == project_id))
 
 
-def absolute_limits(s: Session, settings: VolumeSettings, ctx: RequestContext
-                    ) -> dict[str, Any]:
+def absolute_limits(s: Session, settings: VolumeSettings, ctx: RequestContext,
+                    project_id: str | None = None) -> dict[str, Any]:
+    """The caller's project's; an admin names another with ?project_id (microversion 3.39)."""
     enforce(ctx, "limits_extension:used_limits")
-    if ctx.project_id is None:
+    if project_id is not None:
+        _check_project(project_id)
+        enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
+    project_id = project_id or ctx.project_id
+    if project_id is None:
         raise InvalidInput("A project-scoped token is needed for limits.")
-    limits = limits_of(s, settings, ctx.project_id)
-    used = usage_of(s, ctx.project_id)
+    limits = limits_of(s, settings, project_id)
+    used = usage_of(s, project_id)
     return {"rate": [], "absolute": {
         "maxTotalVolumes": limits["volumes"], "maxTotalSnapshots": limits["snapshots"],
         "maxTotalVolumeGigabytes": limits["gigabytes"], "maxTotalBackups": limits["backups"],
