@@ -219,3 +219,33 @@ def test_bad_moves_change_nothing(srv: RunningServer, admin: VolumeApi, alice: U
     carol.api.delete(f"/volumes/{vid}")
     carol.api.gone(vid)
     _drop_types(admin, edge)
+
+
+def test_a_failed_move_leaves_the_volume_where_it_was(srv: RunningServer, admin: VolumeApi,
+                                                      settings: Settings,
+                                                      ceph_clusters) -> None:
+    carol = _make_user(srv)
+    data = pattern(1 << 20, seed=43)
+    iid = carol.api.image(data)
+    vid = carol.api.create(size=1, imageRef=iid)["id"]
+    carol.api.wait(vid)
+    resp = admin.post(f"/volumes/{vid}/action",
+                      json={"os-migrate_volume": {"host": "cowcloud@nopool"}})
+    assert resp.status_code == 202, resp.text
+    deadline = time.monotonic() + 60
+    while (vol := admin.volume(vid))["migration_status"] != "error":
+        assert vol["migration_status"] in ("starting", "migrating"), vol
+        assert time.monotonic() < deadline, vol
+        time.sleep(0.2)
+    assert vol["status"] == "available"
+    assert vol["os-vol-host-attr:host"] == "cowcloud@central#volumes"
+    assert read_device(settings, "central", vid, len(data)) == data
+    assert rbd_cli(ceph_clusters[0], "snap", "ls", f"volumes/volume-{vid}") == []
+    # it can move again, elsewhere
+    assert admin.post(f"/volumes/{vid}/action", json={"os-migrate_volume": {
+        "host": "cowcloud@dcn0"}}).status_code == 202
+    _moved(admin, vid)
+    assert read_device(settings, "dcn0", vid, len(data)) == data
+    carol.api.delete(f"/volumes/{vid}")
+    carol.api.gone(vid)
+    carol.api.delete_image(iid)
