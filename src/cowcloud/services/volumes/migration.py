@@ -22,7 +22,7 @@ snapshots, extends, clones or deletes it; as with Cinder, a volume with snapshot
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +46,6 @@ log = logging.getLogger("cowcloud.volumes")
 KIND = "volume_migrate"
 HOST = "cowcloud"
 SNAP = "migration"  # the source's temporary snapshot for a clone+flatten inside a cluster
-ACTIONS = ("os-retype", "os-migrate_volume")
 POLICIES = ("never", "on-demand")
 
 
@@ -67,29 +66,52 @@ def parse_host(env: Env, host: Any) -> Target:
 
 # ------------------------------------------------------------------ the API's part
 
-async def act(env: Env, ctx: RequestContext, volume_id: str, name: str, arg: Any) -> None:
+class ActionCall(Protocol):
+    """What a volume action handler is given (calls.Call where the action table exists)."""
+
+    ctx: RequestContext
+    volume_id: str
+    arg: Any
+
+
+async def migrate_volume(env: Env, call: ActionCall) -> None:
+    """os-migrate_volume {host, force_host_copy, lock_volume} (admin)."""
+    arg = _object(call.arg, "os-migrate_volume")
+    enforce(call.ctx, "volume_extension:volume_admin_actions:migrate_volume")
+    if arg.get("cluster") is not None and arg.get("host") is None:
+        raise InvalidInput(f"Clusters are not used here: give 'host' ({host_of('NAME', 'POOL')})")
+    target = parse_host(env, arg.get("host"))
+    for flag in ("force_host_copy", "lock_volume"):
+        checks.boolean(arg.get(flag, False), flag)  # every move is a host copy, and locked
+    await _start(env, await env.run(_begin, env, call.ctx, call.volume_id, target, None))
+
+
+async def retype(env: Env, call: ActionCall) -> None:
+    """os-retype {new_type, migration_policy never|on-demand}."""
+    arg = _object(call.arg, "os-retype")
+    new_type = arg.get("new_type")
+    if not isinstance(new_type, str) or not new_type:
+        raise InvalidInput("'new_type' is a required property")
+    policy = arg.get("migration_policy", "never")
+    if policy not in POLICIES:
+        raise InvalidInput(f"migration_policy must be 'on-demand' or 'never', passed: {policy}")
+    await _start(env, await env.run(_begin_retype, env, call.ctx, call.volume_id, new_type,
+                                    policy))
+
+
+# the volume action table's entries (actions.ACTIONS takes them as they are)
+ACTIONS = {"os-retype": retype, "os-migrate_volume": migrate_volume}
+
+
+def _object(arg: Any, name: str) -> dict[str, Any]:
     if not isinstance(arg, dict):
         raise InvalidInput(f"{name} takes an object")
-    if name == "os-migrate_volume":
-        enforce(ctx, "volume_extension:volume_admin_actions:migrate_volume")
-        if arg.get("cluster") is not None and arg.get("host") is None:
-            raise InvalidInput("Clusters are not used here: give 'host' "
-                               f"({host_of('NAME', 'POOL')})")
-        target = parse_host(env, arg.get("host"))
-        for flag in ("force_host_copy", "lock_volume"):
-            checks.boolean(arg.get(flag, False), flag)  # every move is a host copy, locked
-        moving = await env.run(_begin, env, ctx, volume_id, target, None)
-    else:
-        new_type = arg.get("new_type")
-        if not isinstance(new_type, str) or not new_type:
-            raise InvalidInput("'new_type' is a required property")
-        policy = arg.get("migration_policy", "never")
-        if policy not in POLICIES:
-            raise InvalidInput(f"migration_policy must be 'on-demand' or 'never', passed: "
-                               f"{policy}")
-        moving = await env.run(_begin_retype, env, ctx, volume_id, new_type, policy)
+    return arg
+
+
+async def _start(env: Env, moving: dict[str, Any] | None) -> None:
     if moving is None:
-        return
+        return  # nothing to move (a retype within the backend)
     try:
         await _no_clones(env, moving)
     except BaseException:

@@ -8,6 +8,7 @@ through durable tasks for building and deleting volumes).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from ...block.targets import Targets
@@ -137,7 +138,8 @@ class VolumeService:
                 raise InvalidInput("'bootable' is a required property")
             await self.env.run(volumes.set_bootable, ctx, volume_id, arg["bootable"])
         elif name in migration.ACTIONS:
-            await migration.act(self.env, ctx, volume_id, name, arg)
+            await migration.ACTIONS[name](self.env, SimpleNamespace(
+                ctx=ctx, volume_id=volume_id, arg=arg))
         else:
             raise InvalidInput(f"There is no such action: {name}")
 
@@ -156,7 +158,7 @@ class VolumeService:
 
     async def create_snapshot(self, ctx: RequestContext, body: Any, version: Version
                               ) -> dict[str, Any]:
-        row = await self.env.run(snapshots.begin_create, ctx, body, self.env.settings.volume)
+        row = await self.env.run(snapshots.begin_create, self.env, ctx, body)
         backend = self.env.backend(row["cluster"])
         ref = snapshot_ref(row["pool"], row["volume_id"], row["id"])
         ok = False

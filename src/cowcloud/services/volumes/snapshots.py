@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...config import VolumeSettings
 from ...db.models import Volume, VolumeSnapshot, utcnow
 from ..context import RequestContext
 from ..policy import enforce
@@ -26,8 +25,7 @@ SORT_KEYS = ("id", "name", "status", "size", "created_at", "updated_at", "volume
 FILTERS = {"name", "status", "volume_id", "all_tenants", "project_id", "metadata"}
 
 
-def begin_create(s: Session, ctx: RequestContext, body: Any, settings: VolumeSettings
-                 ) -> dict[str, Any]:
+def begin_create(s: Session, env: Env, ctx: RequestContext, body: Any) -> dict[str, Any]:
     """The row (status creating), written before the device snapshot is."""
     spec = checks.body_of(body, "snapshot")
     volume_id = spec.get("volume_id")
@@ -40,7 +38,7 @@ def begin_create(s: Session, ctx: RequestContext, body: Any, settings: VolumeSet
     if vol.status != "available" and not (force and vol.status == "in-use"):
         raise InvalidVolume(f"Volume {vol.id} status must be available, but current status "
                             f"is: {vol.status}.")
-    quotas.consume(s, settings, vol.project_id, snapshots=1, gigabytes=vol.size)
+    quotas.consume(s, env.settings.volume, vol.project_id, snapshots=1, gigabytes=vol.size)
     snap = VolumeSnapshot(
         id=str(uuid.uuid4()), project_id=vol.project_id, user_id=ctx.user_id,
         volume_id=vol.id, status="creating", size=vol.size,
