@@ -133,3 +133,45 @@ def test_per_volume_limit(srv: RunningServer, admin: VolumeApi) -> None:
     assert fault(resp, 413) == "Requested volume size 3G is larger than maximum allowed limit 2G."
     assert carol.api.get("/volumes").json()["volumes"] == []
     admin.delete(f"/os-quota-sets/{carol.project_id}")
+
+
+def test_the_default_quota_class_sets_every_projects_defaults(srv: RunningServer,
+                                                              admin: VolumeApi) -> None:
+    carol, dave = _make_user(srv), _make_user(srv)
+    run = lambda *a, **kw: cinder(srv.url, "admin", srv.admin_password, "admin",  # noqa: E731
+                                  *a, **kw)
+    shown = admin.get("/os-quota-class-sets/default").json()["quota_class_set"]
+    assert shown == {"id": "default", "volumes": 10, "snapshots": 10, "gigabytes": 1000,
+                     "backups": 10, "backup_gigabytes": 1000, "per_volume_gigabytes": -1,
+                     "groups": 10}
+    _quota(admin, dave.project_id, volumes=3)
+    try:
+        run("quota-class-update", "--volumes", "12", "default")
+        assert " 12 " in run("quota-class-show", "default").stdout
+        mine = carol.api.get(f"/os-quota-sets/{carol.project_id}").json()["quota_set"]
+        assert mine["volumes"] == 12 and mine["snapshots"] == 10
+        assert carol.api.get(f"/os-quota-sets/{carol.project_id}/defaults").json()[
+            "quota_set"]["volumes"] == 12
+        assert carol.api.get("/limits").json()["limits"]["absolute"]["maxTotalVolumes"] == 12
+        # a project's own limit stays its own
+        assert dave.api.get(f"/os-quota-sets/{dave.project_id}").json()["quota_set"][
+            "volumes"] == 3
+        # bad input, and members, change nothing
+        assert fault(admin.put("/os-quota-class-sets/default", json={"quota_class_set": {
+            "volumes": 1, "nope": 1}}), 400) == (
+            "Invalid input received: Bad key(s) in quota class set: nope")
+        fault(admin.put("/os-quota-class-sets/default",
+                        json={"quota_class_set": {"volumes": -5}}), 400)
+        fault(carol.api.put("/os-quota-class-sets/default",
+                            json={"quota_class_set": {"volumes": 100}}), 403)
+        fault(carol.api.get("/os-quota-class-sets/default"), 403)
+        fault(admin.get("/os-quota-sets/class:default"), 400)
+        assert admin.get("/os-quota-class-sets/default").json()["quota_class_set"][
+            "volumes"] == 12
+    finally:
+        resp = admin.put("/os-quota-class-sets/default", json={"quota_class_set": {
+            "volumes": 10}})
+        assert resp.status_code == 200, resp.text
+        admin.delete(f"/os-quota-sets/{dave.project_id}")
+    assert carol.api.get(f"/os-quota-sets/{carol.project_id}").json()["quota_set"][
+        "volumes"] == 10

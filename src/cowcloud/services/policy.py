@@ -252,6 +252,7 @@ RULES: dict[str, Predicate] = {
     "volume_extension:quotas:show": any_of(admin, all_of(reader, own_project)),
     "volume_extension:quotas:update": admin,
     "volume_extension:quotas:delete": admin,
+    "volume_extension:quota_classes": admin,
     "limits_extension:used_limits": reader,
     "volume_extension:availability_zone_list": reader,
     "volume:retype": any_of(admin, all_of(member, own_project)),

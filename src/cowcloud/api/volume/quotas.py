@@ -1,4 +1,5 @@
-"""/os-quota-sets/{project_id} (show, ?usage=true, defaults, update, delete) and /limits."""
+"""/os-quota-sets/{project_id} (show, ?usage=true, defaults, update, delete), the quota
+classes (/os-quota-class-sets/default: every project's defaults) and /limits."""
 
 from __future__ import annotations
 
@@ -28,7 +29,25 @@ async def show(target: str, request: Request,
 async def defaults(target: str, request: Request,
                    ctx: RequestContext = Depends(get_context)) -> JSONResponse:
     env = volumes(request).env
-    return JSONResponse({"quota_set": quotas.show_defaults(env.settings.volume, ctx, target)})
+    found = await env.run(quotas.show_defaults, env.settings.volume, ctx, target)
+    return JSONResponse({"quota_set": found})
+
+
+@router.get("/os-quota-class-sets/{name}")
+async def show_class(name: str, request: Request,
+                     ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    env = volumes(request).env
+    found = await env.run(quotas.show_class, env.settings.volume, ctx, name)
+    return JSONResponse({"quota_class_set": found})
+
+
+@router.put("/os-quota-class-sets/{name}")
+async def update_class(name: str, request: Request,
+                       ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    env = volumes(request).env
+    data = await body(request)
+    found = await env.run(quotas.update_class, env.settings.volume, ctx, name, data)
+    return JSONResponse({"quota_class_set": found})
 
 
 @router.put("/os-quota-sets/{target}")

@@ -38,6 +38,10 @@ RESOURCES = ("volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes",
 NON_QUOTA_KEYS = ("id", "tenant_id")  # Cinder ignores these in an update body
 MAX_INT = 0x7FFFFFFF  # Cinder's db.MAX_INT
 GROUPS_DEFAULT = 10
+# Quota classes' rows live beside the projects' in volume_quotas, under a name no Keystone
+# project id can have (ids are 32 hex digits, and `:` is in none)
+CLASS_PREFIX = "class:"
+DEFAULT_CLASS = "default"
 
 
 def _volumes(s: Session, project_id: str) -> int:
@@ -71,12 +75,21 @@ def defaults(settings: VolumeSettings) -> dict[str, int]:
             "per_volume_gigabytes": settings.per_volume_size_limit, "groups": GROUPS_DEFAULT}
 
 
+def _rows(s: Session, owner: str, into: dict[str, int]) -> dict[str, int]:
+    for row in s.scalars(select(VolumeQuota).where(VolumeQuota.project_id == owner)):
+        if row.resource in into:
+            into[row.resource] = row.hard_limit
+    return into
+
+
+def class_limits(s: Session, settings: VolumeSettings, name: str) -> dict[str, int]:
+    """A quota class's limits: the [volume] defaults, overridden by what an admin set on it.
+    The `default` class is every project's default (Cinder's use_default_quota_class)."""
+    return _rows(s, CLASS_PREFIX + name, defaults(settings))
+
+
 def limits_of(s: Session, settings: VolumeSettings, project_id: str) -> dict[str, int]:
-    out = defaults(settings)
-    for row in s.scalars(select(VolumeQuota).where(VolumeQuota.project_id == project_id)):
-        if row.resource in out:
-            out[row.resource] = row.hard_limit
-    return out
+    return _rows(s, project_id, class_limits(s, settings, DEFAULT_CLASS))
 
 
 def usage_of(s: Session, project_id: str) -> dict[str, int]:
@@ -137,6 +150,8 @@ def consume(s: Session, settings: VolumeSettings, project_id: str, *,
 def _check_project(project_id: str) -> None:
     if not 0 < len(project_id) <= 255:
         raise InvalidInput("quota_set_name has a length of 1-255 characters")
+    if project_id.startswith(CLASS_PREFIX):  # a quota class's rows, not a project's
+        raise InvalidInput(f"{project_id!r} is not a project id")
 
 
 def show(s: Session, settings: VolumeSettings, ctx: RequestContext, project_id: str, *,
@@ -154,11 +169,11 @@ def show(s: Session, settings: VolumeSettings, ctx: RequestContext, project_id: 
     return out
 
 
-def show_defaults(settings: VolumeSettings, ctx: RequestContext, project_id: str
-                  ) -> dict[str, Any]:
+def show_defaults(s: Session, settings: VolumeSettings, ctx: RequestContext,
+                  project_id: str) -> dict[str, Any]:
     _check_project(project_id)
     enforce(ctx, "volume_extension:quotas:show", {"project_id": project_id})
-    return {"id": project_id, **defaults(settings)}
+    return {"id": project_id, **class_limits(s, settings, DEFAULT_CLASS)}
 
 
 def _limit_value(key: str, value: Any) -> int:
@@ -179,27 +194,55 @@ def _limit_value(key: str, value: Any) -> int:
     return value
 
 
-def update_limits(s: Session, settings: VolumeSettings, ctx: RequestContext, project_id: str,
-                  body: Any) -> dict[str, Any]:
+def _parse_set(body: Any, key: str, what: str) -> dict[str, int]:
     """Every key is checked before any is written: a bad one changes nothing."""
-    _check_project(project_id)
-    enforce(ctx, "volume_extension:quotas:update", {"project_id": project_id})
-    if not isinstance(body, dict) or not isinstance(body.get("quota_set"), dict):
-        raise InvalidInput("Missing required element 'quota_set' in request body.")
-    spec = body["quota_set"]
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise InvalidInput(f"Missing required element '{key}' in request body.")
+    spec = body[key]
     bad = [k for k in spec if k not in RESOURCES and k not in NON_QUOTA_KEYS]
     if bad:
-        raise InvalidInput(f"Bad key(s) in quota set: {', '.join(map(str, bad))}")
-    values = {k: _limit_value(k, v) for k, v in spec.items() if k in RESOURCES}
-    lock(s, project_id)  # one writer of a project's limits at a time
+        raise InvalidInput(f"Bad key(s) in {what}: {', '.join(map(str, bad))}")
+    return {k: _limit_value(k, v) for k, v in spec.items() if k in RESOURCES}
+
+
+def _write(s: Session, owner: str, values: dict[str, int]) -> None:
+    lock(s, owner)  # one writer of an owner's limits at a time
     for key, value in values.items():
-        row = s.get(VolumeQuota, (project_id, key))
+        row = s.get(VolumeQuota, (owner, key))
         if row is None:
-            s.add(VolumeQuota(project_id=project_id, resource=key, hard_limit=value))
+            s.add(VolumeQuota(project_id=owner, resource=key, hard_limit=value))
         else:
             row.hard_limit = value
     s.flush()
+
+
+def update_limits(s: Session, settings: VolumeSettings, ctx: RequestContext, project_id: str,
+                  body: Any) -> dict[str, Any]:
+    _check_project(project_id)
+    enforce(ctx, "volume_extension:quotas:update", {"project_id": project_id})
+    _write(s, project_id, _parse_set(body, "quota_set", "quota set"))
     return limits_of(s, settings, project_id)
+
+
+def _check_class(name: str) -> None:
+    if not 0 < len(name) <= 255:
+        raise InvalidInput("quota_class_name has a length of 1-255 characters")
+
+
+def show_class(s: Session, settings: VolumeSettings, ctx: RequestContext, name: str
+               ) -> dict[str, Any]:
+    _check_class(name)
+    enforce(ctx, "volume_extension:quota_classes")
+    return {"id": name, **class_limits(s, settings, name)}
+
+
+def update_class(s: Session, settings: VolumeSettings, ctx: RequestContext, name: str,
+                 body: Any) -> dict[str, Any]:
+    """PUT /os-quota-class-sets/default changes every project's defaults at once."""
+    _check_class(name)
+    enforce(ctx, "volume_extension:quota_classes")
+    _write(s, CLASS_PREFIX + name, _parse_set(body, "quota_class_set", "quota class set"))
+    return class_limits(s, settings, name)
 
 
 def reset(s: Session, ctx: RequestContext, project_id: str) -> None:
