@@ -1,6 +1,7 @@
 """A server killed (SIGKILL) while it migrates a volume to another cluster, and started again:
 the migration task resumes, removes the half-written target, copies again, switches the
-volume and removes its source; nothing is left once the volume is deleted."""
+volume and removes its source; nothing is left once the volume is deleted. While it moves, the
+volume refuses delete, snapshot, extend and another move."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def test_kill_during_a_migration_resumes(proc: Proc, ceph_clusters: list[Any]) -
     while f"volume-{vid}" not in _rbd_ls(ceph_clusters[1], "volumes"):
         assert time.monotonic() < deadline, "the copy never started"
         time.sleep(0.01)
+    # on the move (a 256 MiB copy): locked against what would change or remove it
+    vol = api.volume(vid)
+    assert (vol["status"], vol["migration_status"]) == ("maintenance", "migrating")
+    assert api.delete(f"/volumes/{vid}").status_code == 400
+    assert api.post("/snapshots", json={"snapshot": {"volume_id": vid}}).status_code == 400
+    assert api.post(f"/volumes/{vid}/action",
+                    json={"os-extend": {"new_size": 2}}).status_code == 400
+    assert api.post(f"/volumes/{vid}/action", json={"os-migrate_volume": {
+        "host": "cowcloud@central"}}).status_code == 400
     proc.kill()
     assert f"volume-{vid}" in _rbd_ls(ceph_clusters[0], "volumes")  # not moved yet
 

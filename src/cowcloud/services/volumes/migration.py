@@ -124,11 +124,8 @@ async def _start(env: Env, moving: dict[str, Any] | None) -> None:
 def _begin_retype(s: Session, env: Env, ctx: RequestContext, volume_id: str, new_type: str,
                   policy: str) -> dict[str, Any] | None:
     vol = load_volume(s, ctx, volume_id, "volume:retype")
-    try:
-        vtype = types.find(s, new_type)
-    except VolumeTypeNotFound:
-        raise VolumeTypeNotFound(new_type) from None
-    if not types.can_use(s, ctx, vtype):
+    vtype = types.find(s, new_type)
+    if not types.can_use(s, ctx, vtype):  # another project's private type does not exist
         raise VolumeTypeNotFound(new_type)
     if vol.status != "available":
         raise InvalidVolume(f"Unable to update type due to incorrect status: {vol.status} on "
