@@ -147,9 +147,26 @@ class ImageSettings(_Strict):
         return self.show_locations == "all" or (self.show_locations == "admin" and is_admin)
 
 
+class VolumeSettings(_Strict):
+    """The volume service: default quotas per project (Cinder's quota_* options, same names
+    and defaults; -1 is unlimited) and the clone-depth bound with its flatten queue."""
+
+    quota_volumes: int = Field(10, ge=-1)
+    quota_snapshots: int = Field(10, ge=-1)
+    quota_gigabytes: int = Field(1000, ge=-1)  # volumes and snapshots, GiB
+    quota_backups: int = Field(10, ge=-1)
+    quota_backup_gigabytes: int = Field(1000, ge=-1)
+    per_volume_size_limit: int = Field(-1, ge=-1)  # GiB; Cinder's per_volume_size_limit
+    # Cinder's rbd_max_clone_depth: a volume deeper in a chain of volume-from-volume clones is
+    # flattened by the background queue; 0 flattens every clone of a volume.
+    max_clone_depth: int = Field(5, ge=0)
+    flatten_workers: int = Field(2, ge=1)  # flattens running at once (each is I/O on a pool)
+
+
 class Settings(_Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     image: ImageSettings = Field(default_factory=ImageSettings)
+    volume: VolumeSettings = Field(default_factory=VolumeSettings)
     sites: dict[str, SiteSettings] = Field(default_factory=dict)
     clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
     image_stores: dict[str, PoolTarget] = Field(default_factory=dict)

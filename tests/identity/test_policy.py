@@ -270,6 +270,24 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
                    "volume_extension:volume_admin_actions:reset_status",
                    "volume_extension:volume_admin_actions:force_delete")
       for who, expected in ((MEMBER, False), (ADMIN, True))],
+    # quotas, moves, type access, snapshot metadata
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume_extension:quotas:show", "volume_extension:volume_type_access",
+                   "volume:get_snapshot_metadata")
+      for who, expected in ((READER, True), (OTHER, False), (ADMIN, True))],
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume:retype", "volume:update_snapshot_metadata",
+                   "volume:delete_snapshot_metadata")
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
+    *[(rule, who, {"project_id": "p-m"}, expected)
+      for rule in ("volume_extension:quotas:update", "volume_extension:quotas:delete",
+                   "volume_extension:quota_classes",
+                   "volume_extension:volume_admin_actions:migrate_volume",
+                   "volume_extension:volume_type_access:addProjectAccess",
+                   "volume_extension:volume_type_access:removeProjectAccess")
+      for who, expected in ((MEMBER, False), (ADMIN, True))],
+    ("limits_extension:used_limits", READER, {}, True),
+    ("limits_extension:used_limits", UNSCOPED, {}, False),
     ("volume_extension:volume_image_metadata:show", READER, {"project_id": "p-m"}, True),
     ("volume_extension:volume_image_metadata:show", OTHER, {"project_id": "p-m"}, False),
     *[(rule, who, {"project_id": "p-m"}, expected)

@@ -3,9 +3,9 @@ an image store and a volume backend, as the Ceph "Block devices and OpenStack" g
 Glance and Cinder on one cluster (pools images and volumes), times two sites, plus an edge.
 
 Volume backends: `central` (ceph0/volumes, the default), `dcn0` (ceph1/volumes), `edge` (local
-qcow2 cluster, pool volumes). Image stores: `central` (ceph0/images, default), `dcn0`
-(ceph1/images), `edge` (local, pool images). Backup targets: `backups` (ceph0/backups, the
-default), `dcn0` (ceph1/backups).
+qcow2 cluster, pool volumes), `fast` (ceph0/rbd), `nopool` (a ceph1 pool that is missing).
+Image stores: `central` (ceph0/images, default), `dcn0` (ceph1/images), `edge` (local, pool
+images). Backup targets: `backups` (ceph0/backups, the default), `dcn0` (ceph1/backups).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ def volume_settings(data_dir: Path, ceph: list[Any]) -> Settings:
             "central": {"cluster": "ceph0", "pool": "volumes", "default": True},
             "dcn0": {"cluster": "ceph1", "pool": "volumes"},
             "edge": {"cluster": "local", "pool": "volumes"},
+            # a second backend on ceph0: moves inside one cluster (clone, then flatten)
+            "fast": {"cluster": "ceph0", "pool": "rbd"},
+            # a pool nobody made: moves into it fail, and must leave nothing behind
+            "nopool": {"cluster": "ceph1", "pool": "no-such-pool"},
         },
         "backup_targets": {  # Cinder's backup pool beside the volumes, and another cluster
             "backups": {"cluster": "ceph0", "pool": "backups", "default": True},

@@ -84,7 +84,7 @@ def test_update_metadata_and_actions(alice: User, ceph_clusters) -> None:
         fault(api.post(f"/volumes/{vid}/action", json={"os-extend": {"new_size": size}}), 400)
     assert rbd_cli(ceph_clusters[0], "info", f"volumes/volume-{vid}")["size"] == 2 * GiB
     assert "no such action" in fault(api.post(f"/volumes/{vid}/action",
-                                              json={"os-migrate_volume": {}}), 400)
+                                              json={"os-frobnicate": {}}), 400)
     _drop(api, vid)
 
 

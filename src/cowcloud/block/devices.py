@@ -46,8 +46,9 @@ async def hash_device(backend: BaseBackend, dev: DeviceRef,
 
 async def transfer(src: BaseBackend, src_dev: DeviceRef, dst: BaseBackend, dst_dev: DeviceRef,
                    *, src_snap: SnapRef | None = None,
-                   progress: Progress | None = None) -> None:
-    """dst_dev := src_dev's content, sealed. Same cluster and a protected snapshot: clone and
+                   progress: Progress | None = None, sealed: bool = True) -> None:
+    """dst_dev := src_dev's content, sealed (unless `sealed` is False: a volume moved to
+    another backend is no clone source). Same cluster and a protected snapshot: clone and
     flatten inside the cluster; otherwise a streamed copy. On failure dst_dev is removed."""
     async with Undo() as undo:
         if src_snap is not None and can_clone(src, dst):
@@ -60,8 +61,9 @@ async def transfer(src: BaseBackend, src_dev: DeviceRef, dst: BaseBackend, dst_d
         else:
             await copy_device(src, src_dev, dst, dst_dev, progress=progress)
             undo.add(dst.remove, dst_dev, missing_ok=True, with_snapshots=True)
-        undo.add(remove, dst, dst_dev)  # a half-sealed device has a protected snapshot
-        await seal(dst, dst_dev)
+        if sealed:
+            undo.add(remove, dst, dst_dev)  # a half-sealed device has a protected snapshot
+            await seal(dst, dst_dev)
         undo.commit()
 
 

@@ -480,3 +480,34 @@ class VolumeBackup(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- volume operations: quotas, type access (services/volumes/quotas.py, type_access.py) -----
+
+class VolumeQuota(Base):
+    """A project's own limit for one quota resource (volumes, gigabytes...); without a row the
+    [volume] quota_<resource> default applies. Deleting the project's rows resets them."""
+
+    __tablename__ = "volume_quotas"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class VolumeQuotaLock(Base):
+    """One row per project, updated first in every transaction that checks and then consumes
+    the project's quota: two concurrent creates queue on it (a row lock on PostgreSQL, the
+    write lock on SQLite) instead of both counting the same usage."""
+
+    __tablename__ = "volume_quota_locks"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    serial: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VolumeTypeProject(Base):
+    """A project allowed to use a private volume type (Cinder's volume_type_projects)."""
+
+    __tablename__ = "volume_type_projects"
+    volume_type_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -293,6 +293,20 @@ RULES: dict[str, Predicate] = {
     "backup:delete": any_of(admin, all_of(member, own_project)),
     "backup:restore": any_of(admin, all_of(member, own_project)),
     "volume_extension:backup_admin_actions:reset_status": admin,
+    # volume operations (services/volumes: quotas, migration, type access, snapshot metadata)
+    "volume_extension:quotas:show": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:quotas:update": admin,
+    "volume_extension:quotas:delete": admin,
+    "volume_extension:quota_classes": admin,
+    "limits_extension:used_limits": reader,
+    "volume:retype": any_of(admin, all_of(member, own_project)),
+    "volume_extension:volume_admin_actions:migrate_volume": admin,
+    "volume_extension:volume_type_access": any_of(admin, all_of(reader, own_project)),
+    "volume_extension:volume_type_access:addProjectAccess": admin,
+    "volume_extension:volume_type_access:removeProjectAccess": admin,
+    "volume:get_snapshot_metadata": any_of(admin, all_of(reader, own_project)),
+    "volume:update_snapshot_metadata": any_of(admin, all_of(member, own_project)),
+    "volume:delete_snapshot_metadata": any_of(admin, all_of(member, own_project)),
 }
 
 

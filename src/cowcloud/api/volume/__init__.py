@@ -7,14 +7,26 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 
 from fastapi import APIRouter, Depends
 
-from . import attachments, backups, inventory, snapshots, types, versions, volumes
+from . import (
+    attachments,
+    backups,
+    inventory,
+    quotas,
+    snapshot_meta,
+    snapshots,
+    type_access,
+    types,
+    versions,
+    volumes,
+)
 from .common import same_project
 from .microversion import VolumeMicroversion
 
 router = APIRouter()
 router.include_router(versions.router)
 # inventory first: /volumes/summary is not a volume's id
-for _module in (inventory, volumes, snapshots, types, attachments, backups):
+for _module in (inventory, volumes, snapshots, types, attachments, backups, quotas, type_access,
+                snapshot_meta):
     router.include_router(_module.router, prefix="/volume/v3")
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import RequestContext
-from . import admin_actions, attach_actions, checks, image_metadata, upload, volumes
+from . import admin_actions, attach_actions, checks, image_metadata, migration, upload, volumes
 from .calls import Call, Handler, Reply
 from .env import Env, GiB, volume_device
 from .errors import InvalidInput
@@ -20,7 +20,7 @@ from .views import Version
 async def extend(env: Env, call: Call) -> None:
     size = checks.size_gib(call.field("new_size"), "new_size")
     cluster, pool, vid, _old = await env.run(volumes.start_extend, call.ctx, call.volume_id,
-                                             size)
+                                             size, env.settings.volume)
     done = None
     try:
         await env.backend(cluster).resize(volume_device(pool, vid), size * GiB)
@@ -41,6 +41,7 @@ ACTIONS: dict[str, Handler] = {
     **admin_actions.ACTIONS,
     **upload.ACTIONS,
     **image_metadata.ACTIONS,
+    **migration.ACTIONS,
 }
 
 

@@ -30,12 +30,12 @@ from .errors import InvalidInput
 log = logging.getLogger("cowcloud.volumes")
 
 RAW_FORMATS = ("raw", "iso")  # bytes usable as a disk as they are
-MAX_CLONE_DEPTH = 5  # Cinder's rbd_max_clone_depth
 
 
-async def build(env: Env, inp: dict[str, Any]) -> None:
+async def build(env: Env, inp: dict[str, Any]) -> bool:
     """volume-<id> := what `inp` describes; an earlier, interrupted run's device goes first.
-    On failure nothing of the new device (or of a clone snapshot made for it) is left.
+    On failure nothing of the new device (or of a clone snapshot made for it) is left. True
+    when the new device is a clone deeper than the clone-depth bound (flatten.py queues it).
 
     Only the steps that change the clone graph (a clone, a clone snapshot) hold the graph
     lock: a copy of many GiB must not stall every other volume's delete meanwhile."""
@@ -52,6 +52,7 @@ async def build(env: Env, inp: dict[str, Any]) -> None:
     if src["kind"] == "volume":
         await drop_clone_snap(env, env.backend(src["cluster"]), SnapRef(
             DeviceRef(src["pool"], src["device"]), f"volume-{inp['volume_id']}.clone_snap"))
+    deep = False
     async with Undo() as undo:
         undo.add(devices.remove, backend, dev)
         if src["kind"] == "blank":
@@ -62,12 +63,13 @@ async def build(env: Env, inp: dict[str, Any]) -> None:
             async with env.graph_lock:
                 await backend.clone(_snap(src), dev)
         elif src["kind"] == "volume":
-            await _from_volume(env, backend, dev, src, inp["volume_id"], undo)
+            deep = await _from_volume(env, backend, dev, src, inp["volume_id"], undo)
         else:  # pragma: no cover - the service writes the input
             raise ValueError(f"unknown volume source {src['kind']!r}")
         if (await backend.stat(dev)).size < size:
             await backend.resize(dev, size)
         undo.commit()
+    return deep
 
 
 def _snap(src: dict[str, Any]) -> SnapRef:
@@ -101,9 +103,9 @@ async def _from_image(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict[
 
 
 async def _from_volume(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict[str, Any],
-                       volume_id: str, undo: Undo) -> None:
+                       volume_id: str, undo: Undo) -> bool:
     """Same cluster: a protected `volume-<dst>.clone_snap` on the source and a clone of it
-    (CIN-04); otherwise a streamed copy."""
+    (CIN-04); otherwise a streamed copy. True when the clone is deeper than the bound."""
     src_backend = env.backend(src["cluster"])
     src_dev = DeviceRef(src["pool"], src["device"])
     if can_clone(src_backend, backend):
@@ -112,13 +114,12 @@ async def _from_volume(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict
             undo.add(drop_clone_snap, env, src_backend, snap)
             await src_backend.protect(snap)
             await backend.clone(snap, dev)
-        if await clone_depth(backend, dev) > MAX_CLONE_DEPTH:
-            # Every read of a deep chain walks it, and each link keeps a deleted source
-            # alive: past Cinder's rbd_max_clone_depth the new volume stands on its own.
-            await backend.flatten(dev)
-            await drop_clone_snap(env, src_backend, snap)
-    else:
-        await copy_device(src_backend, src_dev, backend, dev)
+        # Every read of a deep chain walks it, and each link keeps a deleted source alive:
+        # past Cinder's rbd_max_clone_depth the new volume is flattened, in the background
+        # (flatten.py) so the create answers at clone speed whatever the volume's size.
+        return await clone_depth(backend, dev) > env.settings.volume.max_clone_depth
+    await copy_device(src_backend, src_dev, backend, dev)
+    return False
 
 
 async def clone_depth(backend: BaseBackend, dev: DeviceRef) -> int:
@@ -190,6 +191,13 @@ async def _remove_snap(backend: BaseBackend, snap: SnapRef) -> None:
                 if info.protected:
                     await backend.unprotect(snap)
                 await backend.remove_snapshot(snap)
+
+
+async def collect_parent(env: Env, cluster: str, snap: SnapRef) -> None:
+    """After a device stopped reading through `snap` (it was flattened): removes what only
+    that device kept alive, as the removal of a device does (_collect)."""
+    async with env.graph_lock:
+        await _collect(env, cluster, env.backend(cluster), snap)
 
 
 async def _collect(env: Env, cluster: str, backend: BaseBackend, snap: SnapRef) -> None:

@@ -17,7 +17,7 @@ from ...db.models import Volume, VolumeSnapshot, utcnow
 from ...storage import DeviceRef
 from ...storage.errors import Busy
 from ...tasks import Control, TaskRecord
-from . import graph, image_copy
+from . import flatten, graph, image_copy
 from .env import Env, clone_snap, snapshot_ref, volume_device
 
 log = logging.getLogger("cowcloud.volumes")
@@ -37,8 +37,8 @@ class CreateVolume:
         inp = task.input
         if inp["source"]["kind"] == "image":
             inp = {**inp, "source": await image_copy.local_source(self.env, inp, control)}
-        await graph.build(self.env, inp)
-        await self.env.run(_set_volume, task.input["volume_id"], "creating", "available")
+        deep = await graph.build(self.env, inp)
+        await self.env.run(flatten.available, self.env, task.input, deep)
         return {"device": f"{task.input['pool']}/volume-{task.input['volume_id']}"}
 
     async def failed(self, task: TaskRecord, message: str) -> None:

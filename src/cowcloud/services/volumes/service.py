@@ -18,7 +18,7 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
 from ..policy import enforce
-from . import actions, attachments, handlers, snapshots, types, upload, volumes
+from . import actions, attachments, flatten, handlers, migration, snapshots, types, upload, volumes
 from .backup_service import BackupService
 from .calls import Reply
 from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
@@ -34,12 +34,17 @@ class VolumeService:
         tasks.register(SNAPSHOT_DELETE_KIND, handlers.DeleteSnapshot(self.env))
         tasks.register(upload.UPLOAD_KIND, upload.UploadVolume(self.env))
         self.backups = BackupService(self.env)
+        # volume operations: moves between backends, the clone-depth flatten queue
+        tasks.register(migration.KIND, migration.Migrate(self.env))
+        self.flattens = flatten.Flatten(self.env)
+        tasks.register(flatten.KIND, self.flattens)
 
     async def start(self) -> None:
         """The default type, then what a crash left outside the tasks (the runner resumes
         those after this)."""
         await self.env.run(types.ensure_default)
         await handlers.sweep(self.env)
+        await migration.sweep(self.env)
 
     # ---------------------------------------------------------------- types
 

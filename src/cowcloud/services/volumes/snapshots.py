@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ...db.models import Volume, VolumeSnapshot, utcnow
 from ..context import RequestContext
 from ..policy import enforce
-from . import checks, listing
+from . import checks, listing, quotas
 from .access import load_snapshot, load_volume
 from .env import SNAPSHOT_DELETE_KIND, Env
 from .errors import (
@@ -60,6 +60,7 @@ def begin_create(s: Session, env: Env, ctx: RequestContext, body: Any, version: 
         raise InvalidVolume(f"Volume {vol.id} is in use on backend {vol.backend}, whose "
                             "snapshots cannot be taken under a running guest: detach it "
                             "first.")
+    quotas.consume(s, env.settings.volume, vol.project_id, snapshots=1, gigabytes=vol.size)
     snap = VolumeSnapshot(
         id=str(uuid.uuid4()), project_id=vol.project_id, user_id=ctx.user_id,
         volume_id=vol.id, status="creating", size=vol.size,

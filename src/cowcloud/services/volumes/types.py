@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ...block.targets import Target
 from ...db.errors import Duplicate, constraints, savepoint
-from ...db.models import Volume, VolumeType
+from ...db.models import Volume, VolumeType, VolumeTypeProject
 from ..context import RequestContext
 from ..errors import Unavailable
 from ..policy import enforce
@@ -52,6 +52,21 @@ def view(vtype: VolumeType, ctx: RequestContext, answer: str = "show") -> dict[s
     if ctx.is_admin:
         out["extra_specs"] = dict(vtype.extra_specs)
     return out
+
+
+def can_use(s: Session, ctx: RequestContext, vtype: VolumeType) -> bool:
+    """Public, or private and the caller is an admin or on its access list (type_access)."""
+    if vtype.is_public or ctx.is_admin:
+        return True
+    return ctx.project_id is not None and s.get(
+        VolumeTypeProject, (vtype.id, ctx.project_id)) is not None
+
+
+def _granted(s: Session, ctx: RequestContext) -> set[str]:
+    if ctx.project_id is None:
+        return set()
+    return set(s.scalars(select(VolumeTypeProject.volume_type_id).where(
+        VolumeTypeProject.project_id == ctx.project_id)))
 
 
 def find(s: Session, type_ref: str) -> VolumeType:
@@ -118,7 +133,8 @@ def list_types(s: Session, ctx: RequestContext, params: dict[str, str]) -> list[
     q = select(VolumeType).order_by(VolumeType.created_at, VolumeType.name)
     rows = s.scalars(q).all()
     if not ctx.is_admin:
-        rows = [r for r in rows if r.is_public]
+        granted = _granted(s, ctx)
+        rows = [r for r in rows if r.is_public or r.id in granted]
     elif "is_public" in params and params["is_public"].lower() != "none":
         want = checks.boolean(params["is_public"], "is_public")
         rows = [r for r in rows if r.is_public == want]
@@ -128,7 +144,7 @@ def list_types(s: Session, ctx: RequestContext, params: dict[str, str]) -> list[
 def show(s: Session, ctx: RequestContext, type_id: str) -> dict[str, Any]:
     enforce(ctx, "volume_extension:type_get")
     vtype = by_id(s, type_id)
-    if not vtype.is_public and not ctx.is_admin:
+    if not can_use(s, ctx, vtype):
         raise VolumeTypeNotFound(type_id)
     return view(vtype, ctx)
 

@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...config import VolumeSettings
 from ...db.models import Volume, VolumeSnapshot, VolumeType, utcnow
 from ..context import RequestContext
 from ..policy import enforce
-from . import attachments, checks, listing, types
+from . import attachments, checks, listing, quotas, types
 from .access import load_snapshot, load_volume
 from .env import CREATE_KIND, DELETE_KIND, Env, GiB
 from .errors import InvalidInput, InvalidVolume, VolumeNotFound, VolumeTypeNotFound
@@ -114,8 +115,8 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
         raise InvalidInput("A project-scoped token is needed to create a volume.")
     vtype = types.find(s, req.volume_type) if req.volume_type else types.find(
         s, types.DEFAULT_TYPE)
-    if not vtype.is_public and not ctx.is_admin:
-        raise VolumeTypeNotFound(str(req.volume_type))  # type access lists are not built
+    if not types.can_use(s, vtype=vtype, ctx=ctx):
+        raise VolumeTypeNotFound(str(req.volume_type))
     target = types.backend_of(env, vtype)
     size = req.size
     bootable = False
@@ -140,7 +141,9 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
                                f"size {snap.size}GB. They must be >= original snapshot size.")
         if not req.volume_type:
             vtype = s.get(VolumeType, parent.volume_type_id) or vtype
-            target = types.backend_of(env, vtype)
+            # where the parent is now (a migration may have moved it off its type's backend)
+            target = env.targets.of("volume_backends").get(parent.backend) or types.backend_of(
+                env, vtype)
         if target.cluster != parent.cluster:
             raise InvalidInput(f"A volume from snapshot {snap.id} is a clone in its volume's "
                                f"backend ({parent.backend}); type {vtype.name} is on "
@@ -172,6 +175,8 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, image:
     if req.multiattach and not multiattach:
         raise InvalidInput(f"Volume type {vtype.name} does not allow multiattach: a "
                            f"multiattach volume needs a type with multiattach=\"<is> True\".")
+    quotas.consume(s, env.settings.volume, ctx.project_id, volumes=1, gigabytes=size,
+                   volume_size=size)
     vol = Volume(id=str(uuid.uuid4()), name=req.name, description=req.description,
                  project_id=ctx.project_id, user_id=ctx.user_id, status="creating", size=size,
                  volume_type_id=vtype.id, backend=target.name, cluster=target.cluster,
@@ -328,8 +333,8 @@ def set_bootable(s: Session, ctx: RequestContext, volume_id: str, value: Any) ->
     vol.bootable = checks.boolean(value, "bootable")
 
 
-def start_extend(s: Session, ctx: RequestContext, volume_id: str, new_size: Any
-                 ) -> tuple[str, str, str, int]:
+def start_extend(s: Session, ctx: RequestContext, volume_id: str, new_size: Any,
+                 settings: VolumeSettings) -> tuple[str, str, str, int]:
     """Checks and marks the volume extending; (cluster, pool, device, old size)."""
     vol = load_volume(s, ctx, volume_id, "volume:extend")
     size = checks.size_gib(new_size, "new_size")
@@ -339,6 +344,7 @@ def start_extend(s: Session, ctx: RequestContext, volume_id: str, new_size: Any
     if size <= vol.size:
         raise InvalidInput(f"New size for extend must be greater than current size. "
                            f"(current: {vol.size}, extended: {size}).")
+    quotas.consume(s, settings, vol.project_id, gigabytes=size - vol.size, volume_size=size)
     old = vol.size
     vol.status = "extending"
     return vol.cluster, vol.pool, vol.id, old
