@@ -8,6 +8,7 @@ from server import RunningServer, race
 
 from cowcloud.config import Settings
 
+from .backup_helpers import backed_up, backup_gone
 from .conftest import User, _make_user
 from .helpers import VolumeApi, cinder, fault, pool_devices, unique
 
@@ -175,3 +176,30 @@ def test_the_default_quota_class_sets_every_projects_defaults(srv: RunningServer
         admin.delete(f"/os-quota-sets/{dave.project_id}")
     assert carol.api.get(f"/os-quota-sets/{carol.project_id}").json()["quota_set"][
         "volumes"] == 10
+
+
+def test_backups_count_against_the_backup_quotas(srv: RunningServer, admin: VolumeApi) -> None:
+    """backups and backup_gigabytes are enforced on backup create (413, nothing recorded), and
+    a restore into a new volume counts as a volume create."""
+    dave = _make_user(srv)
+    _quota(admin, dave.project_id, backups=1, backup_gigabytes=5, volumes=1)
+    vol = dave.api.create(size=1)
+    dave.api.wait(vol["id"])
+    first = backed_up(dave.api, vol["id"])
+    limits = dave.api.get("/limits").json()["limits"]["absolute"]
+    assert limits["totalBackupsUsed"] == 1 and limits["totalBackupGigabytesUsed"] == 1
+    second = dave.api.post("/backups", json={"backup": {"volume_id": vol["id"]}})
+    assert fault(second, 413) == "Maximum number of backups allowed (1) exceeded"
+    assert len(dave.api.get("/backups").json()["backups"]) == 1
+    assert dave.api.volume(vol["id"])["status"] == "available"
+    # the project's one volume slot is taken: a restore into a new volume is refused
+    restored = dave.api.post(f"/backups/{first['id']}/restore", json={"restore": {}})
+    assert "Maximum number of volumes allowed (1)" in fault(restored, 413)
+    assert dave.api.get(f"/backups/{first['id']}").json()["backup"]["status"] == "available"
+    _quota(admin, dave.project_id, backups=2, backup_gigabytes=1)
+    big = dave.api.post("/backups", json={"backup": {"volume_id": vol["id"]}})
+    assert fault(big, 413).startswith("Requested backup exceeds allowed Backup gigabytes quota.")
+    dave.api.delete(f"/backups/{first['id']}")
+    backup_gone(dave.api, first["id"])
+    dave.api.delete(f"/volumes/{vol['id']}")
+    dave.api.gone(vol["id"])

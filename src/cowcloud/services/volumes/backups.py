@@ -27,7 +27,7 @@ from ...db.models import Volume, VolumeBackup, VolumeSnapshot, utcnow
 from ..context import RequestContext
 from ..errors import Unavailable
 from ..policy import allowed, enforce
-from . import checks, listing, types
+from . import checks, listing, quotas, types
 from .access import load_snapshot, load_volume, target
 from .backup_devices import CREATE_KIND, DELETE_KIND, RESTORE_KIND, base_name, snap_name
 from .env import Env, GiB
@@ -158,6 +158,7 @@ def create(s: Session, env: Env, ctx: RequestContext, req: CreateRequest, versio
         availability_zone=tgt.site, base=parent.base if parent else base_name(vol.id, bid),
         snap=point, source_snap=source_snap, parent_id=parent.id if parent else None,
         is_incremental=parent is not None, data_timestamp=data_time, meta=req.metadata)
+    quotas.consume(s, env.settings.volume, ctx.project_id, backups=1, backup_gigabytes=vol.size)
     s.add(backup)
     previous = None
     if snap is not None:
@@ -335,6 +336,8 @@ def start_restore(s: Session, env: Env, ctx: RequestContext, backup_id: str, bod
         enforce(ctx, "volume:create", {"project_id": ctx.project_id})
         vtype = types.find(s, types.DEFAULT_TYPE)
         tgt = types.backend_of(env, vtype)
+        quotas.consume(s, env.settings.volume, ctx.project_id, volumes=1, gigabytes=b.size,
+                       volume_size=b.size)
         vol = Volume(id=str(uuid.uuid4()), name=name or f"restore_backup_{b.id}",
                      description=f"auto-created_from_restore_from_backup {b.id}",
                      project_id=ctx.project_id, user_id=ctx.user_id, status="creating",

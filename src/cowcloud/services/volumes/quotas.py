@@ -4,8 +4,6 @@ A limit is the project's own row (volume_quotas) or else the [volume] quota_<res
 -1 is unlimited. Usage is counted from the live rows, not kept in counters that a crash could
 leave wrong. A check and the row that consumes it commit in one transaction that first takes
 the project's lock row (`lock`), so two concurrent creates cannot both count the last free slot.
-
-Backups count through USAGE: the backup service registers its counters there.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ...config import VolumeSettings
 from ...db.errors import Duplicate, savepoint
-from ...db.models import Volume, VolumeQuota, VolumeQuotaLock, VolumeSnapshot
+from ...db.models import Volume, VolumeBackup, VolumeQuota, VolumeQuotaLock, VolumeSnapshot
 from ..context import RequestContext
 from ..policy import enforce
 from .errors import (
@@ -63,9 +61,20 @@ def _gigabytes(s: Session, project_id: str) -> int:
     return int(vols) + int(snaps)
 
 
+def _backups(s: Session, project_id: str) -> int:
+    return s.scalar(select(func.count()).select_from(VolumeBackup).where(
+        VolumeBackup.project_id == project_id, VolumeBackup.deleted.is_(False))) or 0
+
+
+def _backup_gigabytes(s: Session, project_id: str) -> int:
+    return int(s.scalar(select(func.coalesce(func.sum(VolumeBackup.size), 0)).where(
+        VolumeBackup.project_id == project_id, VolumeBackup.deleted.is_(False))) or 0)
+
+
 # resource -> in-use counter over the live rows; a resource without one is in use 0
 USAGE: dict[str, Callable[[Session, str], int]] = {
-    "volumes": _volumes, "snapshots": _snapshots, "gigabytes": _gigabytes}
+    "volumes": _volumes, "snapshots": _snapshots, "gigabytes": _gigabytes,
+    "backups": _backups, "backup_gigabytes": _backup_gigabytes}
 
 
 def defaults(settings: VolumeSettings) -> dict[str, int]:
