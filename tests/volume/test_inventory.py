@@ -3,6 +3,8 @@ pools with capabilities, the volume summary, messages, and the groups API's clea
 
 from __future__ import annotations
 
+from cowcloud.config import Settings
+
 from .conftest import User
 from .helpers import VolumeApi, fault
 
@@ -17,16 +19,22 @@ def test_zones_and_extensions_for_everyone(alice: User) -> None:
     assert api.get("/extensions", project=False).status_code == 200
 
 
-def test_services_and_hosts_are_the_admins(admin: VolumeApi, alice: User) -> None:
+def _site(settings: Settings, backend: str) -> str:
+    return settings.clusters[settings.volume_backends[backend].cluster].site
+
+
+def test_services_and_hosts_are_the_admins(admin: VolumeApi, alice: User,
+                                           settings: Settings) -> None:
     services = admin.get("/os-services").json()["services"]
+    # one cinder-volume per configured backend, in its cluster's site
     assert {(s["binary"], s["host"], s["zone"]) for s in services} == {
         ("cinder-scheduler", "cowcloud", "central"),
-        ("cinder-volume", "cowcloud@central", "central"),
-        ("cinder-volume", "cowcloud@dcn0", "dcn0"),
-        ("cinder-volume", "cowcloud@edge", "edge")}
+        *(("cinder-volume", f"cowcloud@{name}", _site(settings, name))
+          for name in settings.volume_backends)}
+    assert {"central", "dcn0", "edge"} <= set(settings.volume_backends)
     assert all(s["state"] == "up" and s["status"] == "enabled" for s in services)
     by_host = admin.get("/os-services", params={"host": "cowcloud"}).json()["services"]
-    assert len(by_host) == 4
+    assert len(by_host) == 1 + len(settings.volume_backends)
     volume = admin.get("/os-services", params={"host": "cowcloud@dcn0",
                                                "binary": "cinder-volume"}).json()["services"]
     assert [s["host"] for s in volume] == ["cowcloud@dcn0"]
@@ -65,10 +73,11 @@ def test_services_and_hosts_are_the_admins(admin: VolumeApi, alice: User) -> Non
     alice.api.gone(vol["id"])
 
 
-def test_pools_and_capabilities(admin: VolumeApi, alice: User) -> None:
+def test_pools_and_capabilities(admin: VolumeApi, alice: User, settings: Settings) -> None:
     names = [p["name"] for p in admin.get("/scheduler-stats/get_pools").json()["pools"]]
-    assert names == ["cowcloud@central#volumes", "cowcloud@dcn0#volumes",
-                     "cowcloud@edge#volumes"]
+    assert sorted(names) == sorted(f"cowcloud@{name}#{b.pool}"
+                           for name, b in settings.volume_backends.items())
+    assert "cowcloud@edge#volumes" in names
     before = {p["name"]: p["capabilities"] for p in admin.get(
         "/scheduler-stats/get_pools", params={"detail": "true"}).json()["pools"]}
     edge = before["cowcloud@edge#volumes"]
