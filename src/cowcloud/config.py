@@ -12,8 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import Error
 
@@ -144,9 +143,23 @@ class ImageSettings(_Strict):
         return self.show_locations == "all" or (self.show_locations == "admin" and is_admin)
 
 
+class ComputeSettings(_Strict):
+    """The compute service on the control plane (its agents have [agent])."""
+
+    # `cowcloud serve` runs an agent for its own machine too, so one process is a whole cloud
+    local_agent: bool = True
+    local_driver: Literal["fake", "qemu"] = "fake"
+    # a host whose agent has not been heard from for this long is down (Nova's
+    # service_down_time); agents heartbeat every third of it
+    service_down_seconds: float = Field(60, ge=3)
+    # how long an agent's request for work is held open when there is none
+    agent_poll_seconds: float = Field(20, ge=0.1, le=120)
+
+
 class Settings(_Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     image: ImageSettings = Field(default_factory=ImageSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
     sites: dict[str, SiteSettings] = Field(default_factory=dict)
     clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
     image_stores: dict[str, PoolTarget] = Field(default_factory=dict)

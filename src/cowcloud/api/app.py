@@ -1,4 +1,4 @@
-"""The one HTTP application: identity, image (and later volume, compute) on one port."""
+"""The one HTTP application: identity, image, volume and compute on one port."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from ..config import Settings
 from ..services.runtime import Runtime
+from .compute import ComputeMicroversion
+from .compute import router as compute_router
 from .errors import install_error_handlers
 from .identity import router as identity_router
 from .image import router as image_router
@@ -36,9 +38,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(VolumeMicroversion)  # /volume/v3 answers name their microversion
+    app.add_middleware(ComputeMicroversion)  # and /compute/v2.1 answers theirs
     app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
     app.include_router(identity_router)
     app.include_router(image_router)
     app.include_router(volume_router)
+    app.include_router(compute_router)
     return app

@@ -248,6 +248,18 @@ RULES: dict[str, Predicate] = {
     "volume_extension:type_get": reader,
     "volume_extension:type_get_all": reader,
     "volume_extension:types_manage": admin,
+    # compute (Nova's defaults): flavors are read by everyone, managed by admins; aggregates,
+    # services and hypervisors are admin-only; the agents' channel is for the service user
+    "compute:flavor:get": authenticated,
+    "compute:flavor:list": authenticated,
+    "compute:flavor:manage": admin,
+    "compute:flavor:access": admin,
+    "compute:aggregates": admin,
+    "compute:services": admin,
+    "compute:hypervisors": admin,
+    "compute:zones": authenticated,
+    "compute:zones:detail": admin,
+    "compute:agent": admin,
 }
 
 
