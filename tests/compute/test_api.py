@@ -31,28 +31,28 @@ def test_microversion_headers(admin: ComputeApi) -> None:
 
 
 def test_flavor_lifecycle(admin: ComputeApi) -> None:
-    flavor = admin.flavor(id="8", name=unique("m1.ceph"), ram=128, disk=40, vcpus=1)
-    assert flavor["id"] == "8" and flavor["swap"] == "" and flavor["os-flavor-access:is_public"]
+    flavor = admin.flavor(id="80", name=unique("m1.ceph"), ram=128, disk=40, vcpus=1)
+    assert flavor["id"] == "80" and flavor["swap"] == "" and flavor["os-flavor-access:is_public"]
     try:
-        assert admin.get("/flavors/8").json()["flavor"]["ram"] == 128
+        assert admin.get("/flavors/80").json()["flavor"]["ram"] == 128
         listed = admin.get("/flavors").json()["flavors"]
-        assert {"id": "8", "name": flavor["name"]}.items() <= next(
-            f for f in listed if f["id"] == "8").items()
+        assert {"id": "80", "name": flavor["name"]}.items() <= next(
+            f for f in listed if f["id"] == "80").items()
         # extra specs: set, read one, show in the flavor from 2.61, unset
-        resp = admin.post("/flavors/8/os-extra_specs", json={"extra_specs": {
+        resp = admin.post("/flavors/80/os-extra_specs", json={"extra_specs": {
             "aggregate_instance_extra_specs:cephcomputestorage1": "true"}})
         assert resp.status_code == 200, resp.text
-        assert admin.get("/flavors/8/os-extra_specs/aggregate_instance_extra_specs:"
+        assert admin.get("/flavors/80/os-extra_specs/aggregate_instance_extra_specs:"
                          "cephcomputestorage1").json() == {
             "aggregate_instance_extra_specs:cephcomputestorage1": "true"}
-        shown = admin.get("/flavors/8", version="2.61").json()["flavor"]
+        shown = admin.get("/flavors/80", version="2.61").json()["flavor"]
         assert shown["extra_specs"] == {
             "aggregate_instance_extra_specs:cephcomputestorage1": "true"}
-        assert admin.delete("/flavors/8/os-extra_specs/aggregate_instance_extra_specs:"
+        assert admin.delete("/flavors/80/os-extra_specs/aggregate_instance_extra_specs:"
                             "cephcomputestorage1").status_code == 200
-        fault(admin.get("/flavors/8/os-extra_specs/nope"), 404, "itemNotFound")
+        fault(admin.get("/flavors/80/os-extra_specs/nope"), 404, "itemNotFound")
         # description from 2.55
-        resp = admin.put("/flavors/8", version="2.55", json={"flavor": {"description": "d"}})
+        resp = admin.put("/flavors/80", version="2.55", json={"flavor": {"description": "d"}})
         assert resp.json()["flavor"]["description"] == "d"
         # conflicts
         msg = fault(admin.post("/flavors", json={"flavor": {
@@ -60,10 +60,10 @@ def test_flavor_lifecycle(admin: ComputeApi) -> None:
             "conflictingRequest")
         assert "already exists" in msg
         fault(admin.post("/flavors", json={"flavor": {
-            "name": unique("x"), "ram": 1, "vcpus": 1, "disk": 0, "id": "8"}}), 409)
+            "name": unique("x"), "ram": 1, "vcpus": 1, "disk": 0, "id": "80"}}), 409)
     finally:
-        assert admin.delete("/flavors/8").status_code == 202
-    assert "Flavor 8 could not be found." == fault(admin.get("/flavors/8"), 404, "itemNotFound")
+        assert admin.delete("/flavors/80").status_code == 202
+    assert "Flavor 80 could not be found." == fault(admin.get("/flavors/80"), 404, "itemNotFound")
 
 
 def test_flavor_bad_input_leaves_nothing(admin: ComputeApi) -> None:

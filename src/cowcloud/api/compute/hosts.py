@@ -70,6 +70,13 @@ async def hypervisor(hypervisor_id: str, request: Request,
         ctx, hypervisor_id, params(request), version(request))})
 
 
+@router.get("/os-hypervisors/{hypervisor_id}/uptime")
+async def uptime(hypervisor_id: str, request: Request,
+                 ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse({"hypervisor": await compute(request).hypervisor_uptime(
+        ctx, hypervisor_id, version(request))})
+
+
 @router.get("/os-hypervisors/{pattern}/search")
 async def search(pattern: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> JSONResponse:

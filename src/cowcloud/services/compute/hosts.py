@@ -341,6 +341,21 @@ def show_hypervisor(s: Session, ctx: RequestContext, hypervisor_id: str, params:
     return view
 
 
+def uptime(s: Session, ctx: RequestContext, hypervisor_id: str, version: Version,
+           down_after: float) -> dict[str, Any]:
+    """/os-hypervisors/{id}/uptime (before 2.88), in uptime(1)'s words as clients parse them;
+    the host's uptime is the time since its agent registered."""
+    enforce(ctx, "compute:hypervisors")
+    row = _load_hypervisor(s, hypervisor_id, version)
+    now = utcnow()
+    up = int((now - row.created_at).total_seconds()) // 60
+    days, minutes = divmod(up, 24 * 60)
+    text = (f" {now:%H:%M:%S} up {f'{days} days, ' if days else ''}"
+            f"{minutes // 60}:{minutes % 60:02d},  0 users,  load average: 0.00, 0.00, 0.00")
+    view = _hypervisor_view(row, Usage(), version, down_after, detail=False)
+    return {**view, "uptime": text}
+
+
 def search(s: Session, ctx: RequestContext, pattern: str, version: Version, down_after: float,
            *, servers: bool) -> dict[str, Any]:
     """/os-hypervisors/{pattern}/search and /{pattern}/servers (before 2.53)."""

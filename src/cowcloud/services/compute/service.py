@@ -136,6 +136,10 @@ class ComputeService:
         return await self.env.run(hosts.show_hypervisor, ctx, hypervisor_id, params, version,
                                   self.down_after)
 
+    async def hypervisor_uptime(self, ctx: RequestContext, hypervisor_id: str,
+                                version: Version) -> dict[str, Any]:
+        return await self.env.run(hosts.uptime, ctx, hypervisor_id, version, self.down_after)
+
     async def search_hypervisors(self, ctx: RequestContext, pattern: str, version: Version,
                                  *, servers: bool) -> dict[str, Any]:
         return await self.env.run(lambda s: hosts.search(s, ctx, pattern, version,
