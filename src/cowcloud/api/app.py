@@ -26,9 +26,17 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        agent = None
+        if settings.compute.local_agent:  # this machine is a compute host too
+            from ..agent.embedded import EmbeddedAgent
+
+            agent = EmbeddedAgent(runtime)
+            await agent.start()
         try:
             yield
         finally:
+            if agent is not None:
+                await agent.stop(settings.server.stop_grace_seconds)
             await runtime.stop()
 
     # No trailing-slash redirects: Glance and Keystone answer `GET /v2/images/` with 404, and a

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import identity, image
+from . import agent, identity, image
 from .options import ConfigOpt, console, load_settings
 
 app = typer.Typer(help="cowcloud: a Ceph-native cloud storage plane speaking the OpenStack APIs.",
@@ -73,6 +73,7 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(config_app, name="config")
 identity.register(app)
 image.register(app)
+agent.register(app)
 
 
 @config_app.command("check")

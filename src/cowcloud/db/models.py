@@ -516,7 +516,7 @@ class ComputeHost(Base):
 
     backends: Mapped[list[HostBackend]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
-        order_by="HostBackend.name")
+        order_by="HostBackend.position")
 
 
 class HostBackend(Base):
@@ -532,6 +532,7 @@ class HostBackend(Base):
     pool: Mapped[str] = mapped_column(String(255))
     total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     free_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0: the host's default
 
 
 class Server(Base):

@@ -260,6 +260,11 @@ RULES: dict[str, Predicate] = {
     "compute:zones": authenticated,
     "compute:zones:detail": admin,
     "compute:agent": admin,
+    "compute:servers:create": member,
+    "compute:servers:list": reader,
+    "compute:servers:get": any_of(admin, all_of(reader, own_project)),
+    "compute:servers:action": any_of(admin, all_of(member, own_project)),
+    "compute:servers:delete": any_of(admin, all_of(member, own_project)),
 }
 
 

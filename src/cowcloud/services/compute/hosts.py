@@ -69,7 +69,7 @@ def _backends(raw: Any) -> list[HostBackend]:
     if not isinstance(raw, list):
         raise BadRequest("backends must be a list")
     out = []
-    for b in raw:
+    for position, b in enumerate(raw):
         if not isinstance(b, dict):
             raise BadRequest("each backend is an object")
         try:
@@ -77,7 +77,8 @@ def _backends(raw: Any) -> list[HostBackend]:
                 name=checks.name(b["name"], "backends.name"), kind=str(b["kind"]),
                 cluster_id=str(b["cluster_id"]), pool=str(b["pool"]),
                 total_bytes=checks.integer(b.get("total_bytes", 0), "total_bytes", 0, 2**62),
-                free_bytes=checks.integer(b.get("free_bytes", 0), "free_bytes", 0, 2**62)))
+                free_bytes=checks.integer(b.get("free_bytes", 0), "free_bytes", 0, 2**62),
+                position=position))
         except KeyError as exc:
             raise BadRequest(f"backend {b!r}: {exc.args[0]} is required") from None
     return out
@@ -113,7 +114,8 @@ def register(s: Session, ctx: RequestContext, body: Any, down_after: float) -> d
         s.flush()
     row.backends.extend(backends)
     s.flush()
-    return {"host": name, "session": session, "id": row.id, "uuid": row.uuid}
+    return {"host": name, "session": session, "id": row.id, "uuid": row.uuid,
+            "heartbeat_seconds": down_after / 3}
 
 
 def heartbeat(s: Session, ctx: RequestContext, name: str, body: Any) -> dict[str, Any]:

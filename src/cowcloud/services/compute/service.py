@@ -6,19 +6,39 @@ shaped as Nova's API; each runs in one short transaction off the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+from ...block.targets import Targets
 from ...config import Settings
 from ...db import Database
+from ...storage.registry import Clusters
+from ...tasks import TaskRunner
 from ..context import RequestContext
-from . import aggregates, flavors, hosts
-from .env import Env
+from ..errors import NotFound
+from ..images import ImageService
+from . import aggregates, build, flavors, hosts, servers, work
+from .env import BUILD_KIND, Env
+from .errors import BadRequest
 from .views import Version
+
+# Agents of other API processes are not woken by this one's events: they look again this often
+# while they wait for work.
+POLL_FALLBACK_SECONDS = 1.0
 
 
 class ComputeService:
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.env = Env(settings, db)
+    def __init__(self, settings: Settings, db: Database, clusters: Clusters, tasks: TaskRunner,
+                 images: ImageService) -> None:
+        self.env = Env(settings, db, Targets(settings, clusters), tasks, images)
+        self._events: dict[str, asyncio.Event] = {}
+        tasks.register(BUILD_KIND, build.CopyImage(self.env, self.wake))
+
+    def wake(self, host: str | None) -> None:
+        """An agent of `host` waiting for work in this process looks now."""
+        if host is not None and host in self._events:
+            self._events[host].set()
 
     @property
     def down_after(self) -> float:
@@ -65,7 +85,6 @@ class ComputeService:
 
     async def flavor_action(self, ctx: RequestContext, flavor_id: str, body: Any
                             ) -> list[dict[str, str]]:
-        from .errors import BadRequest
         if not isinstance(body, dict) or len(body) != 1:
             raise BadRequest("An action body names exactly one action.")
         (name, arg), = body.items()
@@ -103,7 +122,9 @@ class ComputeService:
     # ---------------------------------------------------------------- hosts
 
     async def register_host(self, ctx: RequestContext, body: Any) -> dict[str, Any]:
-        return await self.env.run(hosts.register, ctx, body, self.down_after)
+        out = await self.env.run(hosts.register, ctx, body, self.down_after)
+        out["poll_seconds"] = self.env.settings.compute.agent_poll_seconds
+        return out
 
     async def heartbeat(self, ctx: RequestContext, host: str, body: Any) -> dict[str, Any]:
         return await self.env.run(hosts.heartbeat, ctx, host, body)
@@ -151,3 +172,77 @@ class ComputeService:
     async def zones(self, ctx: RequestContext, *, detail: bool) -> dict[str, Any]:
         return await self.env.run(lambda s: hosts.zones(s, ctx, self.down_after,
                                                         detail=detail))
+
+    # ---------------------------------------------------------------- the agents' work
+
+    async def next_work(self, ctx: RequestContext, host: str, session: Any, wait: float
+                        ) -> list[dict[str, Any]]:
+        """The host's pending work, waiting up to `wait` seconds for some (a long poll)."""
+        wait = max(0.0, min(wait, self.env.settings.compute.agent_poll_seconds))
+        deadline = time.monotonic() + wait
+        event = self._events.setdefault(host, asyncio.Event())
+        while True:
+            event.clear()
+            items = await self.env.run(work.claim, ctx, host, session)
+            left = deadline - time.monotonic()
+            if items or left <= 0:
+                return items
+            try:
+                await asyncio.wait_for(event.wait(), min(left, POLL_FALLBACK_SECONDS))
+            except asyncio.TimeoutError:
+                pass
+
+    async def report_work(self, ctx: RequestContext, host: str, session: Any, work_id: int,
+                          result: Any) -> None:
+        if not isinstance(result, dict):
+            raise BadRequest("result must be an object")
+
+        def job(s: Any) -> None:
+            item = work.finish(s, ctx, host, session, work_id, result)
+            servers.apply(s, item, result)
+        await self.env.run(job)
+
+    # ---------------------------------------------------------------- servers
+
+    async def create_server(self, ctx: RequestContext, body: Any, version: Version,
+                            base: str) -> dict[str, Any]:
+        req = servers.parse_create(body, version)
+        try:
+            image = await self.env.images.source(ctx, req.image_ref)
+        except NotFound:
+            raise BadRequest(f"Image {req.image_ref} could not be found.") from None
+        settings = self.env.settings
+
+        def job(s: Any) -> dict[str, Any]:
+            answer, plan = servers.create(
+                s, ctx, req, image, version, base, down_after=self.down_after,
+                convert_for_rbd=settings.image.convert_to_raw_for_rbd)
+            if plan is not None:
+                cluster = build.needs_copy(self.env, plan)
+                if cluster is None:
+                    servers.queue_spawn(s, plan)
+                else:
+                    self.env.tasks.add(s, BUILD_KIND, resource_id=plan["server_id"],
+                                       owner=ctx.project_id,
+                                       input={"plan": plan, "cluster": cluster})
+            answer["_host"] = plan["host"] if plan else None
+            return answer
+        answer = await self.env.run(job)
+        self.wake(answer.pop("_host"))
+        self.env.tasks.wake()
+        return answer
+
+    async def get_server(self, ctx: RequestContext, server_id: str, version: Version,
+                         base: str) -> dict[str, Any]:
+        return await self.env.run(servers.show, ctx, server_id, version, base)
+
+    async def list_servers(self, ctx: RequestContext, params: list[tuple[str, str]],
+                           version: Version, base: str, *, detail: bool) -> dict[str, Any]:
+        return await self.env.run(lambda s: servers.list_servers(s, ctx, params, version, base,
+                                                                 detail=detail))
+
+    async def server_action(self, ctx: RequestContext, server_id: str, body: Any) -> None:
+        self.wake(await self.env.run(servers.action, ctx, server_id, body))
+
+    async def delete_server(self, ctx: RequestContext, server_id: str) -> None:
+        self.wake(await self.env.run(servers.delete, ctx, server_id))

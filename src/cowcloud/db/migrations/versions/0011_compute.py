@@ -90,7 +90,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index(op.f('ix_server_groups_project_id'), 'server_groups', ['project_id'], unique=False)
+    op.create_index(op.f('ix_server_groups_project_id'), 'server_groups',
+                    ['project_id'], unique=False)
     op.create_table('servers',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -163,6 +164,7 @@ def upgrade() -> None:
     sa.Column('pool', sa.String(length=255), nullable=False),
     sa.Column('total_bytes', sa.BigInteger(), nullable=False),
     sa.Column('free_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['host_id'], ['compute_hosts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('host_id', 'name')
     )
