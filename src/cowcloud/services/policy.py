@@ -260,6 +260,7 @@ RULES: dict[str, Predicate] = {
     "compute:zones": authenticated,
     "compute:zones:detail": admin,
     "compute:agent": admin,
+    "compute:keypairs": authenticated,
     "compute:servers:create": member,
     "compute:servers:list": reader,
     "compute:servers:get": any_of(admin, all_of(reader, own_project)),

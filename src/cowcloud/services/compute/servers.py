@@ -20,7 +20,7 @@ from ...db.models import ComputeHost, Flavor, Server, ServerGroup, utcnow
 from ..context import RequestContext
 from ..errors import NotFound
 from ..policy import enforce
-from . import checks, flavors, placement, work
+from . import checks, flavors, keypairs, placement, work
 from .errors import BadRequest, ComputeConflict
 from .scheduler import NoValidHost, RequestSpec, schedule
 from .views import GiB, Version, isotime, links
@@ -66,7 +66,13 @@ def parse_create(body: Any, version: Version) -> CreateRequest:
     if not isinstance(hints, dict):
         raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
     name = checks.name(spec.get("name"), "name")
-    if spec.get("block_device_mapping_v2") or spec.get("block_device_mapping"):
+    for bdm in spec.get("block_device_mapping_v2") or []:
+        # openstackclient names the image as a mapping too (image -> local, boot index 0):
+        # that is the root disk imageRef describes; anything else is a volume
+        if not (isinstance(bdm, dict) and bdm.get("source_type") == "image"
+                and bdm.get("destination_type", "local") == "local"):
+            raise BadRequest("Booting from volumes is not supported here yet.")
+    if spec.get("block_device_mapping"):
         raise BadRequest("Booting from volumes is not supported here yet.")
     if "imageRef" not in spec or spec.get("imageRef") in (None, ""):
         raise BadRequest("Missing imageRef attribute (boot from volume is not built yet).")
@@ -150,6 +156,8 @@ def create(s: Session, ctx: RequestContext, req: CreateRequest, image: Any, vers
     if flavor is None or not flavors.may_use(s, ctx, flavor):
         raise BadRequest(f"Flavor {req.flavor_ref} could not be found.")
     check_image_fits(flavor, image)
+    if req.key_name is not None and keypairs.find(s, ctx.user_id, req.key_name) is None:
+        raise BadRequest("Invalid key_name provided.")
     specs = flavors.specs_of(flavor)
     states = placement.host_states(s, down_after)
     wanted_backend = specs.get(BACKEND_KEY)

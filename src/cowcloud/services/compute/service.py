@@ -18,7 +18,7 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..errors import NotFound
 from ..images import ImageService
-from . import aggregates, build, flavors, hosts, servers, work
+from . import aggregates, build, flavors, hosts, keypairs, servers, work
 from .env import BUILD_KIND, Env
 from .errors import BadRequest
 from .views import Version
@@ -246,3 +246,21 @@ class ComputeService:
 
     async def delete_server(self, ctx: RequestContext, server_id: str) -> None:
         self.wake(await self.env.run(servers.delete, ctx, server_id))
+
+    # ---------------------------------------------------------------- key pairs
+
+    async def list_keypairs(self, ctx: RequestContext, params: dict[str, str],
+                            version: Version) -> dict[str, Any]:
+        return await self.env.run(keypairs.list_keypairs, ctx, params, version)
+
+    async def get_keypair(self, ctx: RequestContext, name: str, params: dict[str, str],
+                          version: Version) -> dict[str, Any]:
+        return await self.env.run(keypairs.show, ctx, name, params, version)
+
+    async def create_keypair(self, ctx: RequestContext, body: Any, version: Version
+                             ) -> dict[str, Any]:
+        return await self.env.run(keypairs.create, ctx, body, version)
+
+    async def delete_keypair(self, ctx: RequestContext, name: str, params: dict[str, str],
+                             version: Version) -> None:
+        await self.env.run(keypairs.delete, ctx, name, params, version)

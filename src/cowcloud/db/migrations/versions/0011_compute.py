@@ -170,7 +170,23 @@ def upgrade() -> None:
     )
 
 
+    op.create_table('key_pairs',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('type', sa.String(length=16), nullable=False),
+    sa.Column('public_key', sa.Text(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=255), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'name')
+    )
+    op.create_index(op.f('ix_key_pairs_user_id'), 'key_pairs', ['user_id'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_index(op.f('ix_key_pairs_user_id'), table_name='key_pairs')
+    op.drop_table('key_pairs')
     op.drop_table('host_backends')
     op.drop_table('flavor_projects')
     op.drop_table('flavor_extra_specs')
