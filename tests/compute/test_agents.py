@@ -253,3 +253,30 @@ def test_bad_input_is_refused_and_leaves_nothing(cloud: dict[str, Any]) -> None:
         "servers"]}
     assert after == before
     fault(admin.get("/servers/8c4e1a0c-0000-4000-8000-000000000000"), 404, "itemNotFound")
+
+
+def test_a_dead_agents_host_goes_down_and_is_skipped(cloud: dict[str, Any]) -> None:
+    """Last in the module: compute03's agent is killed. Its host turns down once it misses
+    its heartbeats (6 s here), the scheduler's ComputeFilter skips it, and the agent started
+    again on its state folder is its own successor at once."""
+    admin: ComputeApi = cloud["admin"]
+    srv: RunningServer = cloud["srv"]
+    agents: list[AgentProcess] = cloud["agents"]
+    agents[2].stop(kill=True)
+    deadline = time.monotonic() + 30
+    while next(s for s in admin.get("/os-services").json()["services"]
+               if s["host"] == "compute03")["state"] != "down":
+        assert time.monotonic() < deadline, "compute03 never went down"
+        time.sleep(0.3)
+    image = _image(srv, admin.token, b"\x03" * MiB)
+    flavor = admin.flavor(disk=1)
+    sid = _boot(admin, flavor["id"], image, availability_zone="site2")
+    assert "ComputeFilter" in _wait(admin, sid, "ERROR")["fault"]["message"]
+    again = AgentProcess(cloud["configs"][2], srv.admin_password,
+                         cloud["root"] / "compute03-again.log")
+    agents.append(again)
+    wait_registered(srv, admin.token, ["compute03"], [again])
+    sid = _boot(admin, flavor["id"], image, availability_zone="site2")
+    assert _wait(admin, sid, "ACTIVE")["OS-EXT-SRV-ATTR:host"] == "compute03"
+    admin.delete(f"/servers/{sid}")
+    _gone(admin, sid)

@@ -31,6 +31,9 @@ class EmbeddedAgent:
         except AgentRefused as exc:
             log.error("this machine's compute agent did not start: %s", exc.message)
             return
+        except Exception:  # the API serves on without this machine's agent
+            log.exception("this machine's compute agent did not start")
+            return
         self._task = asyncio.create_task(self._run(agent), name="local-agent")
 
     async def _run(self, agent) -> None:  # type: ignore[no-untyped-def]

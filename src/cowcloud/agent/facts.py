@@ -41,8 +41,9 @@ def cpu_info() -> dict[str, Any]:
 
 
 def backends(settings: Settings, targets: Targets) -> list[Target]:
-    """The ephemeral backends this agent reaches, its default (if any) first."""
-    found = list(targets.of("ephemeral_backends").values())
+    """The ephemeral backends this agent reaches (their clusters open), its default (if any)
+    first."""
+    found = [t for t in targets.of("ephemeral_backends").values() if _open(t)]
     if settings.agent.backends is not None:
         found = [t for t in found if t.name in settings.agent.backends]
     found.sort(key=lambda t: not t.default)
@@ -72,3 +73,10 @@ def registration(settings: Settings, targets: Targets, hypervisor_type: str) -> 
             "vcpus": settings.agent.vcpus or os.cpu_count() or 1,
             "memory_mb": settings.agent.memory_mb or memory_mb(), "cpu_info": cpu_info(),
             "backends": [backend_report(settings, t) for t in reached]}
+
+
+def _open(target: Target) -> bool:
+    try:
+        return target.backend.available
+    except Exception:  # not opened at all
+        return False

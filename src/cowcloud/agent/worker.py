@@ -43,6 +43,7 @@ class Agent:
         self.heartbeat_seconds = settings.compute.service_down_seconds / 3
         self.poll_seconds = settings.compute.agent_poll_seconds
         self._locks: dict[str, asyncio.Lock] = {}
+        self._registered: list[str] = []
         self._running: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------- registration
@@ -79,6 +80,7 @@ class Agent:
         with contextlib.suppress(OSError):
             spec["session"] = self._session_file.read_text().strip()
         answer = await self.channel.register(spec)
+        self._registered = [b["name"] for b in spec["backends"]]
         self.session = answer["session"]
         self._session_file.write_text(self.session)
         self.heartbeat_seconds = float(answer.get("heartbeat_seconds", self.heartbeat_seconds))
@@ -98,10 +100,14 @@ class Agent:
                 return
             assert self.session is not None
             try:
+                reached = self._reached()
+                if [t.name for t in reached] != self._registered:
+                    # a cluster opened (or went) since: the host's backends are news
+                    await self.register()
+                    continue
                 await self.channel.heartbeat(self.host, {
                     "session": self.session,
-                    "backends": [facts.backend_report(self.settings, t)
-                                 for t in self._reached()]})
+                    "backends": [facts.backend_report(self.settings, t) for t in reached]})
             except AgentRefused:
                 log.error("host %s was taken over by another agent: stopping", self.host)
                 stop.set()
@@ -117,8 +123,9 @@ class Agent:
         beats = asyncio.create_task(self._heartbeats(stop), name="agent-heartbeat")
         try:
             while not stop.is_set():
-                assert self.session is not None
-                poll = asyncio.create_task(self.channel.work(self.host, self.session,
+                asked_as = self.session
+                assert asked_as is not None
+                poll = asyncio.create_task(self.channel.work(self.host, asked_as,
                                                              self.poll_seconds))
                 stopping = asyncio.create_task(stop.wait())
                 done, _ = await asyncio.wait({poll, stopping},
@@ -132,6 +139,8 @@ class Agent:
                 try:
                     items = poll.result()
                 except AgentRefused:
+                    if self.session != asked_as:
+                        continue  # this agent re-registered meanwhile (new backends)
                     log.error("host %s was taken over by another agent: stopping", self.host)
                     raise
                 except Exception as exc:
