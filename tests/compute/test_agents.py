@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server import RunningServer, run_server, token_for
+from server import RunningServer, race, run_server, token_for
 
 from cowcloud.config import Settings, load
 
@@ -253,6 +253,31 @@ def test_bad_input_is_refused_and_leaves_nothing(cloud: dict[str, Any]) -> None:
         "servers"]}
     assert after == before
     fault(admin.get("/servers/8c4e1a0c-0000-4000-8000-000000000000"), 404, "itemNotFound")
+
+
+def test_concurrent_creates_never_overcommit_a_host(cloud: dict[str, Any]) -> None:
+    """Six creates at once for a host with room for two: two are placed, four fail on RAM."""
+    admin: ComputeApi = cloud["admin"]
+    image = _image(cloud["srv"], admin.token, b"\x04" * MiB)
+    flavor = admin.flavor(disk=1, ram=4096)
+    admin.post(f"/flavors/{flavor['id']}/os-extra_specs",
+               json={"extra_specs": {"cowcloud:ephemeral_backend": "vms"}})
+    ids = race([lambda: _boot(admin, flavor["id"], image) for _ in range(6)])
+    states = [_wait_settled(admin, sid) for sid in ids]
+    assert sorted(s["status"] for s in states) == ["ACTIVE"] * 2 + ["ERROR"] * 4
+    assert all("RamFilter" in s["fault"]["message"] for s in states if s["status"] == "ERROR")
+    for sid in ids:
+        admin.delete(f"/servers/{sid}")
+    for sid in ids:
+        _gone(admin, sid)
+
+
+def _wait_settled(api: ComputeApi, sid: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (server := api.get(f"/servers/{sid}").json()["server"])["status"] == "BUILD":
+        assert time.monotonic() < deadline, server
+        time.sleep(0.1)
+    return server
 
 
 def test_a_dead_agents_host_goes_down_and_is_skipped(cloud: dict[str, Any]) -> None:

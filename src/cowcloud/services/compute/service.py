@@ -7,6 +7,7 @@ shaped as Nova's API; each runs in one short transaction off the event loop.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -33,6 +34,10 @@ class ComputeService:
                  images: ImageService) -> None:
         self.env = Env(settings, db, Targets(settings, clusters), tasks, images)
         self._events: dict[str, asyncio.Event] = {}
+        # Scheduling reads every host's usage and then adds a server: two at once in this
+        # process would both see the same free RAM. (API processes of a scale-out deployment
+        # can still race each other; Nova's placement claims are what would close that.)
+        self._placing = threading.Lock()
         tasks.register(BUILD_KIND, build.CopyImage(self.env, self.wake))
 
     def wake(self, host: str | None) -> None:
@@ -213,7 +218,7 @@ class ComputeService:
             raise BadRequest(f"Image {req.image_ref} could not be found.") from None
         settings = self.env.settings
 
-        def job(s: Any) -> dict[str, Any]:
+        def placed(s: Any) -> dict[str, Any]:
             answer, plan = servers.create(
                 s, ctx, req, image, version, base, down_after=self.down_after,
                 convert_for_rbd=settings.image.convert_to_raw_for_rbd)
@@ -227,7 +232,10 @@ class ComputeService:
                                        input={"plan": plan, "cluster": cluster})
             answer["_host"] = plan["host"] if plan else None
             return answer
-        answer = await self.env.run(job)
+        def locked() -> dict[str, Any]:
+            with self._placing, self.env.db.session() as s:
+                return placed(s)
+        answer = await asyncio.to_thread(locked)
         self.wake(answer.pop("_host"))
         self.env.tasks.wake()
         return answer
