@@ -154,6 +154,12 @@ class ComputeSettings(_Strict):
     service_down_seconds: float = Field(60, ge=3)
     # how long an agent's request for work is held open when there is none
     agent_poll_seconds: float = Field(20, ge=0.1, le=120)
+    # each project's quotas (Nova's defaults); -1: unlimited
+    quota_instances: int = Field(10, ge=-1)
+    quota_cores: int = Field(20, ge=-1)
+    quota_ram_mb: int = Field(51200, ge=-1)
+    quota_key_pairs: int = Field(100, ge=-1)
+    quota_server_groups: int = Field(10, ge=-1)
 
 
 class AgentSettings(_Strict):

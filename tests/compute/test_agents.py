@@ -35,7 +35,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = Settings.model_validate({
         "server": {"data_dir": str(data)},
         "compute": {"local_agent": False, "service_down_seconds": 6,
-                    "agent_poll_seconds": 5},
+                    "agent_poll_seconds": 5, "quota_instances": -1, "quota_cores": -1,
+                    "quota_ram_mb": -1},
         "sites": {"site1": {}, "site2": {}},
         "clusters": {"local": {"kind": "local", "site": "site1"}},
         "image_stores": {"local": {"cluster": "local", "pool": "images", "default": True}},
@@ -96,10 +97,14 @@ def _gone(api: ComputeApi, sid: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def _boot(api: ComputeApi, flavor: str, image: str, **extra: Any) -> str:
-    resp = api.post("/servers", version="2.47", json={"server": {
+def _boot(api: ComputeApi, flavor: str, image: str, zone_hint: str | None = None,
+          **extra: Any) -> str:
+    body: dict[str, Any] = {"server": {
         "name": unique("vm"), "flavorRef": flavor, "imageRef": image, "networks": "none",
-        **extra}})
+        **extra}}
+    if zone_hint:
+        body["os:scheduler_hints"] = {"group": zone_hint}
+    resp = api.post("/servers", version="2.47", json=body)
     assert resp.status_code == 202, resp.text
     return str(resp.json()["server"]["id"])
 
@@ -253,6 +258,38 @@ def test_bad_input_is_refused_and_leaves_nothing(cloud: dict[str, Any]) -> None:
         "servers"]}
     assert after == before
     fault(admin.get("/servers/8c4e1a0c-0000-4000-8000-000000000000"), 404, "itemNotFound")
+
+
+def test_server_groups_place_by_policy(cloud: dict[str, Any]) -> None:
+    admin: ComputeApi = cloud["admin"]
+    image = _image(cloud["srv"], admin.token, b"\x05" * MiB)
+    flavor = admin.flavor(disk=1)
+    anti = admin.post("/os-server-groups", json={"server_group": {
+        "name": unique("anti"), "policies": ["anti-affinity"]}}).json()["server_group"]
+    aff = admin.post("/os-server-groups", version="2.64", json={"server_group": {
+        "name": unique("aff"), "policy": "affinity"}}).json()["server_group"]
+    assert aff["policy"] == "affinity" and anti["policies"] == ["anti-affinity"]
+    spread = [_boot(admin, flavor["id"], image, zone_hint=anti["id"]) for _ in range(3)]
+    packed = [_boot(admin, flavor["id"], image, zone_hint=aff["id"]) for _ in range(2)]
+    hosts_spread = {_wait(admin, x, "ACTIVE")["OS-EXT-SRV-ATTR:host"] for x in spread}
+    hosts_packed = {_wait(admin, x, "ACTIVE")["OS-EXT-SRV-ATTR:host"] for x in packed}
+    assert len(hosts_spread) == 3 and len(hosts_packed) == 1
+    assert set(admin.get(f"/os-server-groups/{anti['id']}").json()["server_group"][
+        "members"]) == set(spread)
+    # a fourth anti-affinity member has no host left
+    fourth = _boot(admin, flavor["id"], image, zone_hint=anti["id"])
+    assert "ServerGroupAntiAffinityFilter" in _wait(admin, fourth, "ERROR")["fault"]["message"]
+    fault(admin.post("/servers", version="2.47", json={
+        "server": {"name": "x", "flavorRef": flavor["id"], "imageRef": image,
+                   "networks": "none"},
+        "os:scheduler_hints": {"group": "8c4e1a0c-0000-4000-8000-000000000000"}}), 400)
+    for sid in [*spread, *packed, fourth]:
+        admin.delete(f"/servers/{sid}")
+    for sid in [*spread, *packed, fourth]:
+        _gone(admin, sid)
+    for g in (anti, aff):
+        assert admin.delete(f"/os-server-groups/{g['id']}").status_code == 204
+    fault(admin.get(f"/os-server-groups/{anti['id']}"), 404)
 
 
 def test_concurrent_creates_never_overcommit_a_host(cloud: dict[str, Any]) -> None:

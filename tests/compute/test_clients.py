@@ -89,6 +89,15 @@ def test_openstack_cli(srv: RunningServer, admin: ComputeApi, clouds_yaml: Path)
         "disabled", "down", "maintenance")
     openstack_cli(clouds_yaml, "compute", "service", "set", "--enable", "--up", host,
                   "nova-compute")
+    group = openstack_json(clouds_yaml, "server", "group", "create", "--policy",
+                           "anti-affinity", unique("grp"))
+    assert group["policy"] == "anti-affinity"
+    openstack_cli(clouds_yaml, "server", "group", "delete", group["id"])
+    key = unique("key")
+    out = openstack_cli(clouds_yaml, "keypair", "create", "--type", "ssh", key).stdout
+    assert "BEGIN OPENSSH PRIVATE KEY" in out  # generated here, handed over once
+    assert openstack_json(clouds_yaml, "keypair", "show", key)["fingerprint"]
+    openstack_cli(clouds_yaml, "keypair", "delete", key)
     openstack_cli(clouds_yaml, "aggregate", "remove", "host", name, host)
     openstack_cli(clouds_yaml, "aggregate", "delete", name)
     openstack_cli(clouds_yaml, "flavor", "delete", flavor)
@@ -114,6 +123,7 @@ def test_openstacksdk(srv: RunningServer, admin: ComputeApi) -> None:
         services = [s for s in conn.compute.services() if s.host == host]
         assert services and services[0].binary == "nova-compute"
         conn.compute.delete_flavor(flavor)
+        assert conn.compute.get_limits().absolute.instances == 10
     finally:
         conn.close()
 

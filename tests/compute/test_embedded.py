@@ -62,3 +62,28 @@ async def _stat(settings: Settings, dev: DeviceRef) -> DeviceInfo:
         return await backend.stat(dev)
     finally:
         await backend.close()
+
+
+def test_quotas_and_limits(tmp_path: Path) -> None:
+    settings = embedded_default(tmp_path)
+    settings = settings.model_copy(update={"compute": settings.compute.model_copy(
+        update={"quota_instances": 1})})
+    with run_server(tmp_path, settings) as srv:
+        admin = ComputeApi(srv.url, token_for(srv.url, "admin", srv.admin_password, "admin"))
+        with httpx.Client(base_url=f"{srv.url}/image", timeout=60,
+                          headers={"X-Auth-Token": admin.token}) as c:
+            iid = c.post("/v2/images", json={"name": unique("img"), "disk_format": "raw",
+                                             "container_format": "bare"}).json()["id"]
+            c.put(f"/v2/images/{iid}/file", content=b"\x07" * (1 << 20),
+                  headers={"Content-Type": "application/octet-stream"})
+        flavor = admin.flavor(disk=1, vcpus=2, ram=1024)
+        body = {"server": {"name": "one", "flavorRef": flavor["id"], "imageRef": iid,
+                           "networks": "none"}}
+        assert admin.post("/servers", version="2.37", json=body).status_code == 202
+        msg = fault(admin.post("/servers", version="2.37", json=body), 403, "forbidden")
+        assert "Quota exceeded for instances" in msg
+        assert len(admin.get("/servers").json()["servers"]) == 1
+        absolute = admin.get("/limits", version="2.57").json()["limits"]["absolute"]
+        assert (absolute["maxTotalInstances"], absolute["totalInstancesUsed"],
+                absolute["totalCoresUsed"], absolute["totalRAMUsed"]) == (1, 1, 2, 1024)
+        assert "maxPersonality" not in absolute

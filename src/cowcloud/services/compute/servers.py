@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...config import ComputeSettings
 from ...db.models import ComputeHost, Flavor, Server, ServerGroup, utcnow
 from ..context import RequestContext
 from ..errors import NotFound
 from ..policy import enforce
-from . import checks, flavors, keypairs, placement, work
+from . import checks, flavors, keypairs, limits, placement, work
 from .errors import BadRequest, ComputeConflict
 from .scheduler import NoValidHost, RequestSpec, schedule
 from .views import GiB, Version, isotime, links
@@ -145,7 +146,7 @@ def check_image_fits(flavor: Flavor, image: Any) -> None:
 
 
 def create(s: Session, ctx: RequestContext, req: CreateRequest, image: Any, version: Version,
-           base: str, *, down_after: float, convert_for_rbd: bool
+           base: str, *, down_after: float, convert_for_rbd: bool, quotas: ComputeSettings
            ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The row, scheduled, and its spawn: (the create answer, the spawn's plan or None when
     the server went to ERROR). Refusals come before anything is written."""
@@ -179,13 +180,14 @@ def create(s: Session, ctx: RequestContext, req: CreateRequest, image: Any, vers
             raise BadRequest("Only admins may name a host in availability_zone.")
         if req.forced_host not in {st.host for st in states}:
             raise BadRequest(f"Compute host {req.forced_host} could not be found.")
+    limits.check(s, quotas, ctx.project_id, flavor.vcpus, flavor.memory_mb)
     group = None
     if req.group is not None:
         group = s.get(ServerGroup, req.group)
         if group is None or (group.project_id != ctx.project_id and not ctx.is_admin):
             raise BadRequest(f"Invalid server group {req.group}.")
     group_hosts = frozenset()
-    if group is not None:
+    if group is not None and group.policy in ("affinity", "anti-affinity"):
         group_hosts = frozenset(h for h in s.scalars(select(Server.host).where(
             Server.group_id == group.id, Server.deleted.is_(False),
             Server.host.is_not(None))) if h)
@@ -194,7 +196,8 @@ def create(s: Session, ctx: RequestContext, req: CreateRequest, image: Any, vers
         vcpus=flavor.vcpus, memory_mb=flavor.memory_mb, root_gb=root_size // GiB,
         extra_specs=specs, image_properties=dict(image.properties), zone=req.zone,
         backend=wanted_backend, forced_host=req.forced_host,
-        group_policy=group.policy if group else None, group_hosts=group_hosts,
+        group_policy=group.policy if group and group.policy in (
+            "affinity", "anti-affinity") else None, group_hosts=group_hosts,
         allowed_kinds=allowed)
     server = Server(id=str(uuid.uuid4()), name=req.name, description=req.description,
                     project_id=ctx.project_id, user_id=ctx.user_id, vm_state="building",

@@ -19,7 +19,7 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..errors import NotFound
 from ..images import ImageService
-from . import aggregates, build, flavors, hosts, keypairs, servers, work
+from . import aggregates, build, flavors, groups, hosts, keypairs, limits, servers, work
 from .env import BUILD_KIND, Env
 from .errors import BadRequest
 from .views import Version
@@ -221,7 +221,8 @@ class ComputeService:
         def placed(s: Any) -> dict[str, Any]:
             answer, plan = servers.create(
                 s, ctx, req, image, version, base, down_after=self.down_after,
-                convert_for_rbd=settings.image.convert_to_raw_for_rbd)
+                convert_for_rbd=settings.image.convert_to_raw_for_rbd,
+                quotas=settings.compute)
             if plan is not None:
                 cluster = build.needs_copy(self.env, plan)
                 if cluster is None:
@@ -272,3 +273,23 @@ class ComputeService:
     async def delete_keypair(self, ctx: RequestContext, name: str, params: dict[str, str],
                              version: Version) -> None:
         await self.env.run(keypairs.delete, ctx, name, params, version)
+
+    # ---------------------------------------------------------------- groups and limits
+
+    async def create_group(self, ctx: RequestContext, body: Any, version: Version
+                           ) -> dict[str, Any]:
+        return await self.env.run(groups.create, ctx, body, version)
+
+    async def get_group(self, ctx: RequestContext, group_id: str, version: Version
+                        ) -> dict[str, Any]:
+        return await self.env.run(groups.show, ctx, group_id, version)
+
+    async def list_groups(self, ctx: RequestContext, params: dict[str, str],
+                          version: Version) -> dict[str, Any]:
+        return await self.env.run(groups.list_groups, ctx, params, version)
+
+    async def delete_group(self, ctx: RequestContext, group_id: str) -> None:
+        await self.env.run(groups.delete, ctx, group_id)
+
+    async def limits(self, ctx: RequestContext, version: Version) -> dict[str, Any]:
+        return await self.env.run(limits.show, ctx, self.env.settings.compute, version)
