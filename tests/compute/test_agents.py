@@ -203,6 +203,12 @@ def test_servers_land_where_flavor_and_zone_say(cloud: dict[str, Any]) -> None:
     _wait(admin, a, "ACTIVE")
     admin.post(f"/servers/{a}/action", json={"reboot": {"type": "HARD"}})
     _wait(admin, a, "ACTIVE")
+    # the console, as the host's agent reads it from its driver
+    resp = admin.post(f"/servers/{a}/action", json={"os-getConsoleOutput": {"length": 2}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["output"].splitlines() == ["powered on", "hard reboot"]
+    full = admin.post(f"/servers/{a}/action", json={"os-getConsoleOutput": {}}).json()
+    assert full["output"].startswith("fake guest")
     for x in (a, b, c):
         assert admin.delete(f"/servers/{x}").status_code == 204
     for x in (a, b, c):

@@ -161,6 +161,7 @@ def test_000_one_host_two_ceph_backends(guide: dict[str, Any]) -> None:
     servers = _wait_active(admin, ["ceph1", "ceph2"])
     out = _nova(srv, "list")
     assert re.search(r"ceph1\s*\|\s*ACTIVE", out) and re.search(r"ceph2\s*\|\s*ACTIVE", out)
+    assert "fake guest ceph1" in _nova(srv, "console-log", "ceph1")
     one, two = servers["ceph1"]["id"], servers["ceph2"]["id"]
     assert f"{one}_disk" in rbd_ls(ceph, "vms") and f"{one}_disk" not in rbd_ls(ceph, "vms2")
     assert f"{two}_disk" in rbd_ls(ceph, "vms2") and f"{two}_disk" not in rbd_ls(ceph, "vms")

@@ -282,6 +282,8 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("compute:servers:action", READER, {"project_id": "p-m"}, False),
     ("compute:servers:action", MEMBER, {"project_id": "p-m"}, True),
     ("compute:servers:delete", OTHER, {"project_id": "p-m"}, False),
+    ("compute:servers:console", MEMBER, {"project_id": "p-m"}, True),
+    ("compute:servers:console", READER, {"project_id": "p-m"}, False),
     ("compute:servers:delete", ADMIN, {"project_id": "p-m"}, True),
 ]
 

@@ -195,6 +195,8 @@ class Agent:
             await self.driver.power_on(uuid)
         elif kind == "reboot":
             await self.driver.reboot(uuid, hard=bool(p.get("hard")))
+        elif kind == "console":
+            return {"ok": True, "output": self.driver.console_log(uuid, p.get("length"))}
         elif kind == "destroy":
             await self.driver.destroy(uuid)
             if p.get("backend"):

@@ -270,6 +270,7 @@ RULES: dict[str, Predicate] = {
     "compute:servers:get": any_of(admin, all_of(reader, own_project)),
     "compute:servers:action": any_of(admin, all_of(member, own_project)),
     "compute:servers:delete": any_of(admin, all_of(member, own_project)),
+    "compute:servers:console": any_of(admin, all_of(member, own_project)),
 }
 
 

@@ -44,7 +44,9 @@ async def show(server_id: str, request: Request,
 @router.post("/servers/{server_id}/action")
 async def action(server_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
-    await compute(request).server_action(ctx, server_id, await body(request))
+    answer = await compute(request).server_action(ctx, server_id, await body(request))
+    if answer is not None:  # a read (os-getConsoleOutput) answers 200 with its body
+        return JSONResponse(answer)
     return Response(status_code=202)
 
 

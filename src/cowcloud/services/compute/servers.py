@@ -429,6 +429,21 @@ def action(s: Session, ctx: RequestContext, server_id: str, body: Any) -> str | 
     return server.host
 
 
+def console_request(s: Session, ctx: RequestContext, server_id: str, arg: Any
+                    ) -> tuple[int, str]:
+    """Queues a read of the guest's console for its agent: (work id, host)."""
+    length = arg.get("length") if isinstance(arg, dict) else None
+    if length is not None:
+        length = checks.integer(length, "length", -1)
+        length = None if length == -1 else length
+    server = load(s, ctx, server_id, "compute:servers:console")
+    if server.vm_state not in ("active", "stopped") or server.host is None:
+        raise _conflict(server, "os-getConsoleOutput")
+    work_id = work.add(s, server.host, "console", {"server_id": server.id, "length": length},
+                       server_id=server.id)
+    return work_id, server.host
+
+
 def delete(s: Session, ctx: RequestContext, server_id: str) -> str | None:
     """Marks the server deleting and queues its destroy; a server that never reached a host
     goes at once. The host whose agent must be woken, or None."""
@@ -455,6 +470,8 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
     server = s.get(Server, item.server_id) if item.server_id else None
     if server is None:
         return
+    if item.kind == "console":
+        return  # a read: the caller takes the output from the work row
     ok = bool(result.get("ok"))
     power = int(result.get("power_state", server.power_state))
     now = utcnow()

@@ -17,16 +17,17 @@ from ...db import Database
 from ...storage.registry import Clusters
 from ...tasks import TaskRunner
 from ..context import RequestContext
-from ..errors import NotFound
+from ..errors import NotFound, Unavailable
 from ..images import ImageService
 from . import aggregates, build, flavors, groups, hosts, keypairs, limits, servers, work
 from .env import BUILD_KIND, Env
-from .errors import BadRequest
+from .errors import BadRequest, ComputeConflict
 from .views import Version
 
 # Agents of other API processes are not woken by this one's events: they look again this often
 # while they wait for work.
 POLL_FALLBACK_SECONDS = 1.0
+CONSOLE_WAIT_SECONDS = 30.0
 
 
 class ComputeService:
@@ -250,8 +251,31 @@ class ComputeService:
         return await self.env.run(lambda s: servers.list_servers(s, ctx, params, version, base,
                                                                  detail=detail))
 
-    async def server_action(self, ctx: RequestContext, server_id: str, body: Any) -> None:
+    async def server_action(self, ctx: RequestContext, server_id: str, body: Any
+                            ) -> dict[str, Any] | None:
+        if isinstance(body, dict) and list(body) == ["os-getConsoleOutput"]:
+            return {"output": await self.console(ctx, server_id, body["os-getConsoleOutput"])}
         self.wake(await self.env.run(servers.action, ctx, server_id, body))
+        return None
+
+    async def console(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
+        """The guest's console as its agent reads it (the agent answers over its channel;
+        this request waits for that, a bounded while)."""
+        work_id, host = await self.env.run(servers.console_request, ctx, server_id, arg)
+        self.wake(host)
+        deadline = time.monotonic() + CONSOLE_WAIT_SECONDS
+        pause = 0.02
+        while time.monotonic() < deadline:
+            result = await self.env.run(work.take_result, work_id)
+            if result is not None:
+                if not result.get("ok"):
+                    raise ComputeConflict(f"The console of instance {server_id} could not "
+                                          f"be read: {result.get('error')}")
+                return str(result.get("output", ""))
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        raise Unavailable(f"The agent of host {host} did not answer within "
+                          f"{CONSOLE_WAIT_SECONDS:.0f} s.")
 
     async def delete_server(self, ctx: RequestContext, server_id: str) -> None:
         self.wake(await self.env.run(servers.delete, ctx, server_id))

@@ -75,3 +75,13 @@ def finish(s: Session, ctx: RequestContext, host: str, session: Any, work_id: in
 def pending_for(s: Session, server_id: str) -> list[AgentWork]:
     return list(s.scalars(select(AgentWork).where(
         AgentWork.server_id == server_id, AgentWork.status.in_((PENDING, LEASED)))))
+
+
+def take_result(s: Session, work_id: int) -> dict[str, Any] | None:
+    """A finished read's outcome, the row removed with it; None while it runs."""
+    row = s.get(AgentWork, work_id)
+    if row is None or row.status in (PENDING, LEASED):
+        return None
+    result = dict(row.result)
+    s.delete(row)
+    return result
