@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from cowcloud.services.compute.scheduler import (
@@ -9,7 +11,9 @@ from cowcloud.services.compute.scheduler import (
     HostState,
     NoValidHost,
     RequestSpec,
+    claim,
     schedule,
+    schedule_many,
 )
 from cowcloud.services.compute.scheduler import filters as f
 
@@ -153,3 +157,45 @@ def test_the_000_guide_one_host_two_backends() -> None:
     h = host("compute01", backends=(VMS, VMS2))
     chosen = schedule([h], spec(backend="vms2"))
     assert chosen.host == "compute01" and chosen.backend("vms2") == VMS2
+
+
+def _sequential(hosts: list[HostState], s: RequestSpec, count: int) -> list[str]:
+    out = []
+    for _ in range(count):
+        best = schedule(hosts, s)
+        hosts = [claim(best, s) if h.host == best.host else h for h in hosts]
+        out.append(best.host)
+    return out
+
+
+def test_schedule_many_places_as_one_by_one_would() -> None:
+    """The heap of the multi-placement picks what placing one server after another picks,
+    ties included, and names the filter once hosts run out."""
+    rng = random.Random(7)
+    hosts = [host(f"c{i:02d}", vcpus=rng.choice([2, 4, 8]),
+                  memory_mb=rng.choice([2048, 4096, 8192]),
+                  aggregate_metadata=meta(ceph="true") if i % 3 else {})
+             for i in range(30)]
+    s = spec(vcpus=1, memory_mb=1024, extra_specs={"ceph": "true"})
+    expected = _sequential(hosts, s, 40)
+    assert [h.host for h in schedule_many(hosts, s, 40)] == expected
+    generic = schedule_many(hosts, s, 40, weighers=[(lambda h, sp: float(h.free_ram_mb), 1.0)])
+    assert [h.host for h in generic] == expected
+    with pytest.raises(NoValidHost) as exc:
+        schedule_many(hosts, s, 10_000)
+    assert exc.value.filter in ("RamFilter", "CoreFilter")
+
+
+def test_schedule_many_keeps_anti_affinity_between_its_own_placements() -> None:
+    hosts = [host(f"c{i}") for i in range(3)]
+    s = spec(group_policy="anti-affinity")
+    assert len({h.host for h in schedule_many(hosts, s, 3)}) == 3
+    with pytest.raises(NoValidHost) as exc:
+        schedule_many(hosts, s, 4)
+    assert exc.value.filter == "ServerGroupAntiAffinityFilter"
+
+
+def test_filters_that_do_not_apply_are_skipped() -> None:
+    names = [n for n, _ in f.applicable(spec())]
+    assert "AvailabilityZoneFilter" not in names and "RamFilter" in names
+    assert "AvailabilityZoneFilter" in [n for n, _ in f.applicable(spec(zone="az"))]

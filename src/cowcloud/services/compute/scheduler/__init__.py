@@ -6,9 +6,9 @@ fits nowhere is ERROR with a fault that says which filter refused (Nova only log
 """
 
 from .filters import FILTERS, Filter
-from .scheduler import NoValidHost, schedule
+from .scheduler import NoValidHost, claim, schedule, schedule_many
 from .state import BackendState, HostState, RequestSpec
 from .weighers import WEIGHERS
 
 __all__ = ["FILTERS", "WEIGHERS", "BackendState", "Filter", "HostState", "NoValidHost",
-           "RequestSpec", "schedule"]
+           "RequestSpec", "claim", "schedule", "schedule_many"]

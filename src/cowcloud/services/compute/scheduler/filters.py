@@ -152,3 +152,27 @@ FILTERS: tuple[tuple[str, Filter], ...] = (
     ("ServerGroupAffinityFilter", server_group_affinity),
     ("AggregateInstanceExtraSpecsFilter", aggregate_instance_extra_specs),
 )
+
+
+# Filters whose answer cannot change while servers are placed (they read what a host is, not
+# what it has left): a multi-placement runs them once. The rest count resources.
+RESOURCE_FILTERS = frozenset({"RamFilter", "CoreFilter", "DiskFilter"})
+
+# When a filter has anything to say about a request: the others are skipped for it.
+APPLIES: dict[str, Callable[[RequestSpec], bool]] = {
+    "ForcedHost": lambda spec: spec.forced_host is not None,
+    "AvailabilityZoneFilter": lambda spec: spec.zone is not None,
+    "ImagePropertiesFilter": lambda spec: bool(spec.image_properties),
+    "ServerGroupAntiAffinityFilter": lambda spec: spec.group_policy == "anti-affinity",
+    "ServerGroupAffinityFilter": lambda spec: spec.group_policy == "affinity",
+    "AggregateInstanceExtraSpecsFilter": lambda spec: bool(spec.extra_specs),
+}
+
+
+def applicable(spec: RequestSpec, filters: tuple[tuple[str, Filter], ...] = FILTERS
+               ) -> list[tuple[str, Filter]]:
+    return [(name, fn) for name, fn in filters if APPLIES.get(name, _always)(spec)]
+
+
+def _always(spec: RequestSpec) -> bool:
+    return True
