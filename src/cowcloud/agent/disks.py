@@ -22,7 +22,7 @@ from ..block.targets import Target, Targets
 from ..config import RbdClusterSettings, Settings
 from ..errors import Invalid
 from ..hypervisor.driver import FileDisk, RbdDisk
-from ..storage import BaseBackend, DeviceRef, SnapRef, Undo
+from ..storage import BaseBackend, DeviceRef, NotFound, SnapRef, Undo
 
 RAW_FORMATS = ("raw", "iso")
 
@@ -94,6 +94,18 @@ async def _drop_seal(backend: BaseBackend, dev: DeviceRef) -> None:
         if snap.protected:
             await backend.unprotect(snap.ref)
         await backend.remove_snapshot(snap.ref)
+
+
+async def fence(target: Target, dev: DeviceRef) -> list[str]:
+    """Breaks every lock on the disk, which blocklists each holder's address (rbd); the
+    holders fenced, as `owner (address)` strings for the record."""
+    fenced = []
+    for owner in await target.backend.lock_owners(dev):
+        with contextlib.suppress(NotFound):  # released meanwhile
+            await target.backend.break_lock(dev, owner)
+            fenced.append(f"{owner.owner} ({owner.address})" if owner.address
+                          else owner.owner)
+    return fenced
 
 
 async def remove_root(target: Target, server_id: str) -> None:

@@ -84,10 +84,21 @@ class Agent:
         self.session = answer["session"]
         self._session_file.write_text(self.session)
         self.heartbeat_seconds = float(answer.get("heartbeat_seconds", self.heartbeat_seconds))
+        if "servers" in answer:
+            await self._drop_stale(set(answer["servers"]))
         self.poll_seconds = float(answer.get("poll_seconds", self.poll_seconds))
         log.info("agent registered host %s with %d backend(s)", self.host,
                  len(spec["backends"]))
         return answer
+
+    async def _drop_stale(self, mine: set[str]) -> None:
+        """Guests the control plane no longer places here (evacuated while this host was
+        down) are destroyed; their disks are elsewhere's now and are left alone."""
+        for uuid in await self.driver.guests():
+            if uuid not in mine:
+                log.warning("guest %s was moved off host %s while it was away: destroying "
+                            "it here (its disk is left alone)", uuid, self.host)
+                await self.driver.destroy(uuid)
 
     def _reached(self) -> list[Target]:
         return facts.backends(self.settings, self.targets)
@@ -189,6 +200,8 @@ class Agent:
         uuid = p["server_id"]
         if kind == "spawn":
             return await self._spawn(p)
+        if kind == "evacuate":
+            return await self._evacuate(p)
         if kind == "stop":
             await self.driver.power_off(uuid)
         elif kind == "start":
@@ -229,3 +242,22 @@ class Agent:
             raise
         return {"ok": True, "power_state": POWER[await self.driver.state(uuid)],
                 "device": f"{dev.pool}/{dev.name}"}
+
+    async def _evacuate(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The server's disk is already there (shared RBD): fence whoever holds it (the dead
+        host; breaking its lock blocklists its address), then start the guest on it."""
+        uuid = p["server_id"]
+        target = self.targets.get("ephemeral_backends", p["root"]["backend"])
+        dev = disks.root_device(target, uuid)
+        fenced = await disks.fence(target, dev)
+        with contextlib.suppress(GuestNotFound):
+            await self.driver.destroy(uuid)  # an earlier attempt's guest
+        source = await disks.disk_source(self.settings, target, dev)
+        await self.driver.spawn(GuestSpec(
+            uuid=uuid, name=p["name"], vcpus=p["vcpus"], memory_mib=p["memory_mb"],
+            disks=(GuestDisk(source, "root"),),
+            nic="user" if p.get("nic") == "auto" else "none"))
+        if p.get("was_stopped"):
+            await self.driver.power_off(uuid)
+        return {"ok": True, "power_state": POWER[await self.driver.state(uuid)],
+                "fenced": fenced}

@@ -562,6 +562,8 @@ class Server(Base):
     hints: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fault: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     group_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # what was done to it beyond its own requests (evacuations, with the fencing they did)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

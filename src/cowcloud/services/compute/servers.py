@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...config import ComputeSettings
-from ...db.models import ComputeHost, Flavor, Server, ServerGroup, utcnow
+from ...db.models import Flavor, Server, ServerGroup, utcnow
 from ..context import RequestContext
 from ..errors import NotFound
 from ..policy import enforce
-from . import checks, flavors, keypairs, limits, placement, work
+from . import checks, evacuate, flavors, keypairs, limits, placement, work
 from .errors import BadRequest, ComputeConflict
 from .scheduler import NoValidHost, RequestSpec, schedule
 from .views import GiB, Version, isotime, links
@@ -304,6 +304,8 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
                     "cowcloud:root_disk": ({"backend": server.backend, "pool": server.pool,
                                             "device": f"{server.id}_disk"}
                                            if server.backend else None)})
+    if ctx.is_admin and server.history:
+        out["cowcloud:history"] = list(server.history)
     if server.fault and server.vm_state == "error":
         out["fault"] = dict(server.fault)
     if version >= (2, 9):
@@ -472,6 +474,10 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
         return
     if item.kind == "console":
         return  # a read: the caller takes the output from the work row
+    if item.kind == "evacuate":
+        evacuate.finish(server, bool(result.get("ok")), result)
+        server.updated_at = utcnow()
+        return
     ok = bool(result.get("ok"))
     power = int(result.get("power_state", server.power_state))
     now = utcnow()
@@ -504,5 +510,7 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
     server.updated_at = now
 
 
-def hosts_named(s: Session) -> set[str]:
-    return set(s.scalars(select(ComputeHost.host)))
+def on_host(s: Session, host: str) -> list[str]:
+    """The servers the control plane places on `host` (what its agent may run)."""
+    return list(s.scalars(select(Server.id).where(Server.host == host,
+                                                  Server.deleted.is_(False))))

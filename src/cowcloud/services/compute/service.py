@@ -19,7 +19,18 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..errors import NotFound, Unavailable
 from ..images import ImageService
-from . import aggregates, build, flavors, groups, hosts, keypairs, limits, servers, work
+from . import (
+    aggregates,
+    build,
+    evacuate,
+    flavors,
+    groups,
+    hosts,
+    keypairs,
+    limits,
+    servers,
+    work,
+)
 from .env import BUILD_KIND, Env
 from .errors import BadRequest, ComputeConflict
 from .views import Version
@@ -128,7 +139,13 @@ class ComputeService:
     # ---------------------------------------------------------------- hosts
 
     async def register_host(self, ctx: RequestContext, body: Any) -> dict[str, Any]:
-        out = await self.env.run(hosts.register, ctx, body, self.down_after)
+        def job(s: Any) -> dict[str, Any]:
+            answer = hosts.register(s, ctx, body, self.down_after)
+            # the guests it may run: an agent back from the dead drops the others (moved
+            # away by evacuate meanwhile), leaving their disks alone
+            answer["servers"] = servers.on_host(s, answer["host"])
+            return answer
+        out = await self.env.run(job)
         out["poll_seconds"] = self.env.settings.compute.agent_poll_seconds
         return out
 
@@ -255,6 +272,10 @@ class ComputeService:
                             ) -> dict[str, Any] | None:
         if isinstance(body, dict) and list(body) == ["os-getConsoleOutput"]:
             return {"output": await self.console(ctx, server_id, body["os-getConsoleOutput"])}
+        if isinstance(body, dict) and list(body) == ["evacuate"]:
+            self.wake(await self.env.run(evacuate.start, ctx, server_id, body["evacuate"],
+                                         self.down_after))
+            return None
         self.wake(await self.env.run(servers.action, ctx, server_id, body))
         return None
 

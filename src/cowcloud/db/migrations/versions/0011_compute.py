@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('hints', sa.JSON(), nullable=False),
     sa.Column('fault', sa.JSON(), nullable=True),
     sa.Column('group_id', sa.String(length=36), nullable=True),
+    sa.Column('history', sa.JSON(), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
