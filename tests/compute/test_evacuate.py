@@ -68,7 +68,8 @@ def ev(ceph_clusters: list[Any], tmp_path_factory: pytest.TempPathFactory
                 c.put(f"/v2/images/{image}/file", content=b"\x09" * (1 << 20),
                       headers={"Content-Type": "application/octet-stream"})
             yield {"srv": srv, "admin": admin, "ceph": ceph, "image": image,
-                   "agents": dict(zip(configs, agents, strict=True)), "configs": configs, "root": root}
+                   "agents": dict(zip(configs, agents, strict=True)), "configs": configs,
+                   "root": root}
 
 
 def _boot_on(admin: ComputeApi, host: str, image: str) -> str:
