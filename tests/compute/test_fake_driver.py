@@ -47,3 +47,14 @@ async def test_lifecycle(tmp_path: Path) -> None:
     assert await d.guests() == []
     with pytest.raises(GuestNotFound):
         await d.state("u1")
+
+
+async def test_power_on_takes_the_spec_again(tmp_path: Path) -> None:
+    """The contract's restarted agent hands the spec back to power_on."""
+    d = FakeDriver(tmp_path)
+    await d.spawn(spec())
+    await d.power_off("u1")
+    again = GuestSpec("u1", "vm", 1, 128, (GuestDisk(FileDisk(tmp_path / "r.qcow2"), "root"),))
+    await FakeDriver(tmp_path).power_on("u1", again)
+    assert await d.state("u1") == PowerState.RUNNING
+    assert "r.qcow2" in (tmp_path / "u1.json").read_text()

@@ -205,7 +205,10 @@ class Agent:
         if kind == "stop":
             await self.driver.power_off(uuid)
         elif kind == "start":
-            await self.driver.power_on(uuid)
+            # the spec again: drivers keep disk keys in memory only, and this agent may have
+            # restarted since the spawn
+            spec = await self._spec(p) if p.get("backend") else None
+            await self.driver.power_on(uuid, spec)
         elif kind == "reboot":
             await self.driver.reboot(uuid, hard=bool(p.get("hard")))
         elif kind == "console":
@@ -252,12 +255,17 @@ class Agent:
         fenced = await disks.fence(target, dev)
         with contextlib.suppress(GuestNotFound):
             await self.driver.destroy(uuid)  # an earlier attempt's guest
-        source = await disks.disk_source(self.settings, target, dev)
-        await self.driver.spawn(GuestSpec(
-            uuid=uuid, name=p["name"], vcpus=p["vcpus"], memory_mib=p["memory_mb"],
-            disks=(GuestDisk(source, "root"),),
-            nic="user" if p.get("nic") == "auto" else "none"))
+        await self.driver.spawn(await self._spec({**p, "backend": p["root"]["backend"]}))
         if p.get("was_stopped"):
             await self.driver.power_off(uuid)
         return {"ok": True, "power_state": POWER[await self.driver.state(uuid)],
                 "fenced": fenced}
+
+    async def _spec(self, p: dict[str, Any]) -> GuestSpec:
+        """The guest of a server whose root disk is already on `p["backend"]`."""
+        target = self.targets.get("ephemeral_backends", p["backend"])
+        source = await disks.disk_source(self.settings, target,
+                                         disks.root_device(target, p["server_id"]))
+        return GuestSpec(uuid=p["server_id"], name=p["name"], vcpus=p["vcpus"],
+                         memory_mib=p["memory_mb"], disks=(GuestDisk(source, "root"),),
+                         nic="user" if p.get("nic") == "auto" else "none")

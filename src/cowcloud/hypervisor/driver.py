@@ -100,8 +100,10 @@ class Driver(ABC):
         """Ask the guest to shut down (ACPI), kill it after `timeout` seconds."""
 
     @abstractmethod
-    async def power_on(self, uuid: str) -> None:
-        """Start a defined guest again with the spec it was spawned with."""
+    async def power_on(self, uuid: str, spec: GuestSpec | None = None) -> None:
+        """Start a defined guest again with the spec it was spawned with. Drivers keep secrets
+        in memory only: an agent restarted since the spawn passes the whole spec again (keys
+        included), which replaces the stored one."""
 
     @abstractmethod
     async def reboot(self, uuid: str, hard: bool = False) -> None: ...

@@ -62,7 +62,11 @@ class FakeDriver(Driver):
     async def power_off(self, uuid: str, timeout: float = 10.0) -> None:
         await self._set(uuid, PowerState.SHUTDOWN, "powered off")
 
-    async def power_on(self, uuid: str) -> None:
+    async def power_on(self, uuid: str, spec: GuestSpec | None = None) -> None:
+        if spec is not None:  # the contract's restarted agent hands the spec back
+            record = self._load(uuid)
+            record["disks"] = [self._disk(d) for d in spec.disks]
+            self._save(uuid, record)
         await self._set(uuid, PowerState.RUNNING, "powered on")
 
     async def reboot(self, uuid: str, hard: bool = False) -> None:

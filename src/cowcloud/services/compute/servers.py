@@ -290,8 +290,7 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
         "config_drive": "", "key_name": server.key_name,
         "OS-SRV-USG:launched_at": isotime(server.launched_at),
         "OS-SRV-USG:terminated_at": isotime(server.deleted_at),
-        "OS-EXT-STS:task_state": server.task_state if server.task_state not in (
-            "rebooting_hard",) else "rebooting_hard",
+        "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:vm_state": server.vm_state, "OS-EXT-STS:power_state": server.power_state,
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
@@ -426,7 +425,11 @@ def action(s: Session, ctx: RequestContext, server_id: str, body: Any) -> str | 
     else:
         raise BadRequest(f"There is no such action: {name}")
     assert server.host is not None
-    work.add(s, server.host, kind, {"server_id": server.id, **extra}, server_id=server.id)
+    f = server.flavor
+    guest = {"name": server.name, "vcpus": int(f["vcpus"]), "memory_mb": int(f["ram"]),
+             "nic": server.nic, "backend": server.backend}
+    work.add(s, server.host, kind, {"server_id": server.id, **guest, **extra},
+             server_id=server.id)
     server.updated_at = utcnow()
     return server.host
 
