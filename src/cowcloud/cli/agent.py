@@ -13,11 +13,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def agent(config: ConfigOpt = None,
               host: Annotated[Optional[str], typer.Option(
-                  help="the host name to register (default: [agent] host, else this "
+                  help="the host name to register (default: agent.host in the file, else this "
                        "machine's)")] = None,
               control_url: Annotated[Optional[str], typer.Option(
-                  help="the control plane's URL (default: [agent] control_url, else "
-                       "[server]'s)")] = None,
+                  help="the control plane's URL (default: agent.control_url in the file, else "
+                       "the server.url)")] = None,
               log_level: str = "INFO") -> None:
         """Run a compute agent: register this host (CPU, RAM, the ephemeral backends the
         configuration reaches), heartbeat, and run the guests the control plane places

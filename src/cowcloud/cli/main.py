@@ -18,7 +18,8 @@ def serve(config: ConfigOpt = None,
           host: Annotated[Optional[str], typer.Option(help="address to listen on")] = None,
           port: Annotated[Optional[int], typer.Option(help="port to listen on")] = None,
           log_level: str = "INFO") -> None:
-    """Run the API server (identity, image) on one port."""
+    """Run the API server (identity, image, volume, compute) on one port, with a compute agent
+    for this machine unless compute.local_agent is false in the file."""
     import uvicorn
 
     from ..api.allocator import tune_allocator
