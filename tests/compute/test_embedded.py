@@ -49,6 +49,12 @@ def test_serve_runs_an_agent_for_its_own_machine(tmp_path: Path) -> None:
         assert info.parent is not None  # an overlay of the image's copy
         assert info.parent.device.name == iid or iid in str(info.parent)
         assert info.size == 1 << 30
+        # renamed, described (2.19); unknown fields refused
+        resp = admin.put(f"/servers/{sid}", version="2.19", json={"server": {
+            "name": "renamed", "description": "the first"}})
+        assert (resp.json()["server"]["name"], resp.json()["server"]["description"]) == (
+            "renamed", "the first")
+        fault(admin.put(f"/servers/{sid}", json={"server": {"description": "x"}}), 400)
         # a second serve-like agent for the same host name is refused while this one is up
         fault(admin.agent("POST", "/hosts", json={"host": {
             "host": hyp["hypervisor_hostname"], "vcpus": 1, "memory_mb": 1}}), 409)

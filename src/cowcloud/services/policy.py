@@ -271,6 +271,7 @@ RULES: dict[str, Predicate] = {
     "compute:servers:action": any_of(admin, all_of(member, own_project)),
     "compute:servers:delete": any_of(admin, all_of(member, own_project)),
     "compute:servers:console": any_of(admin, all_of(member, own_project)),
+    "compute:servers:update": any_of(admin, all_of(member, own_project)),
     "compute:servers:evacuate": admin,
 }
 

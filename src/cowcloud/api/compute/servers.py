@@ -41,6 +41,13 @@ async def show(server_id: str, request: Request,
         ctx, server_id, version(request), base(request))})
 
 
+@router.put("/servers/{server_id}")
+async def update(server_id: str, request: Request,
+                 ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse({"server": await compute(request).update_server(
+        ctx, server_id, await body(request), version(request), base(request))})
+
+
 @router.post("/servers/{server_id}/action")
 async def action(server_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:

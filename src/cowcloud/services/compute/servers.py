@@ -390,6 +390,27 @@ def list_servers(s: Session, ctx: RequestContext, params: list[tuple[str, str]],
                         for r in rows]}
 
 
+def update(s: Session, ctx: RequestContext, server_id: str, body: Any, version: Version,
+           base: str) -> dict[str, Any]:
+    """PUT /servers/{id}: the name, and the description from 2.19."""
+    spec = checks.body_of(body, "server")
+    allowed = {"name", "description"} if version >= (2, 19) else {"name"}
+    unknown = sorted(set(spec) - allowed - {"accessIPv4", "accessIPv6", "OS-DCF:diskConfig"})
+    if unknown:
+        raise BadRequest("Additional properties are not allowed "
+                         f"({', '.join(repr(k) for k in unknown)} were unexpected)")
+    server = load(s, ctx, server_id, "compute:servers:update")
+    if "name" in spec:
+        server.name = checks.name(spec["name"], "name")
+    if "description" in spec:
+        if spec["description"] is not None and (not isinstance(spec["description"], str)
+                                                or len(spec["description"]) > 255):
+            raise BadRequest("Invalid input for field/attribute description.")
+        server.description = spec["description"]
+    server.updated_at = utcnow()
+    return view(server, ctx, version, base)
+
+
 # ------------------------------------------------------------------ actions and delete
 
 def _conflict(server: Server, action: str) -> ComputeConflict:

@@ -268,6 +268,10 @@ class ComputeService:
         return await self.env.run(lambda s: servers.list_servers(s, ctx, params, version, base,
                                                                  detail=detail))
 
+    async def update_server(self, ctx: RequestContext, server_id: str, body: Any,
+                            version: Version, base: str) -> dict[str, Any]:
+        return await self.env.run(servers.update, ctx, server_id, body, version, base)
+
     async def server_action(self, ctx: RequestContext, server_id: str, body: Any
                             ) -> dict[str, Any] | None:
         if isinstance(body, dict) and list(body) == ["os-getConsoleOutput"]:
