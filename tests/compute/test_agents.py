@@ -209,6 +209,17 @@ def test_servers_land_where_flavor_and_zone_say(cloud: dict[str, Any]) -> None:
     assert resp.json()["output"].splitlines() == ["powered on", "hard reboot"]
     full = admin.post(f"/servers/{a}/action", json={"os-getConsoleOutput": {}}).json()
     assert full["output"].startswith("fake guest")
+    # rebuild from another image: a new root disk on the same host and backend
+    other = _image(srv, admin.token, b"\x6b" * MiB)
+    resp = admin.post(f"/servers/{a}/action", json={"rebuild": {"imageRef": other,
+                                                               "name": "rebuilt"}})
+    assert resp.status_code == 202, resp.text
+    rebuilt = _wait(admin, a, "ACTIVE")
+    assert (rebuilt["image"]["id"], rebuilt["name"]) == (other, "rebuilt")
+    assert rebuilt["OS-EXT-SRV-ATTR:host"] == "compute01"
+    assert f"{a}_disk" in _devices(cloud["configs"][0], "vms")
+    assert fault(admin.post(f"/servers/{a}/action", json={"rebuild": {
+        "imageRef": "8c4e1a0c-0000-4000-8000-000000000000"}}), 400)
     for x in (a, b, c):
         assert admin.delete(f"/servers/{x}").status_code == 204
     for x in (a, b, c):

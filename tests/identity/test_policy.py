@@ -286,6 +286,8 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     ("compute:servers:console", READER, {"project_id": "p-m"}, False),
     ("compute:servers:update", MEMBER, {"project_id": "p-m"}, True),
     ("compute:servers:update", OTHER, {"project_id": "p-m"}, False),
+    ("compute:servers:rebuild", MEMBER, {"project_id": "p-m"}, True),
+    ("compute:servers:rebuild", READER, {"project_id": "p-m"}, False),
     ("compute:servers:evacuate", MEMBER, {"project_id": "p-m"}, False),
     ("compute:servers:evacuate", ADMIN, {"project_id": "p-m"}, True),
     ("compute:servers:delete", ADMIN, {"project_id": "p-m"}, True),

@@ -202,6 +202,12 @@ class Agent:
             return await self._spawn(p)
         if kind == "evacuate":
             return await self._evacuate(p)
+        if kind == "rebuild":
+            # the old guest and disk go, then the server is spawned again from its new image
+            await self.driver.destroy(uuid)
+            await disks.remove_root(self.targets.get("ephemeral_backends",
+                                                     p["root"]["backend"]), uuid)
+            return await self._spawn(p)
         if kind == "stop":
             await self.driver.power_off(uuid)
         elif kind == "start":

@@ -272,6 +272,7 @@ RULES: dict[str, Predicate] = {
     "compute:servers:delete": any_of(admin, all_of(member, own_project)),
     "compute:servers:console": any_of(admin, all_of(member, own_project)),
     "compute:servers:update": any_of(admin, all_of(member, own_project)),
+    "compute:servers:rebuild": any_of(admin, all_of(member, own_project)),
     "compute:servers:evacuate": admin,
 }
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...config import ComputeSettings
-from ...db.models import Flavor, Server, ServerGroup, utcnow
+from ...db.models import ComputeHost, Flavor, Server, ServerGroup, utcnow
 from ..context import RequestContext
 from ..errors import NotFound
 from ..policy import enforce
@@ -218,16 +218,7 @@ def create(s: Session, ctx: RequestContext, req: CreateRequest, image: Any, vers
         server.backend, server.cluster_id, server.pool = (backend.name, backend.cluster_id,
                                                           backend.pool)
         server.task_state = "spawning"
-        plan = {"server_id": server.id, "host": chosen.host, "name": req.name,
-                "vcpus": flavor.vcpus, "memory_mb": flavor.memory_mb, "nic": req.nic,
-                "root": {"backend": backend.name, "kind": backend.kind,
-                         "cluster_id": backend.cluster_id, "pool": backend.pool,
-                         "size": root_size,
-                         "image": {"id": image.id, "disk_format": image.disk_format,
-                                   "size": image.size, "copies": [
-                                       {"cluster": c.cluster, "cluster_id": c.cluster_id,
-                                        "pool": c.pool, "device": c.device, "snap": c.snap}
-                                       for c in image.copies]}}}
+        plan = _plan(server, chosen.host, backend.name, backend.kind, root_size, image)
     s.add(server)
     s.flush()
     answer = {"id": server.id, "links": links(base, "servers", server.id),
@@ -236,12 +227,61 @@ def create(s: Session, ctx: RequestContext, req: CreateRequest, image: Any, vers
     return answer, plan
 
 
+def _plan(server: Server, host: str, backend: str, kind: str, root_size: int,
+          image: Any, work_kind: str = "spawn") -> dict[str, Any]:
+    """What the host's agent needs to build the root disk and start the guest."""
+    f = server.flavor
+    return {"server_id": server.id, "host": host, "kind": work_kind, "name": server.name,
+            "vcpus": int(f["vcpus"]), "memory_mb": int(f["ram"]), "nic": server.nic,
+            "root": {"backend": backend, "kind": kind, "cluster_id": server.cluster_id,
+                     "pool": server.pool, "size": root_size,
+                     "image": {"id": image.id, "disk_format": image.disk_format,
+                               "size": image.size, "copies": [
+                                   {"cluster": c.cluster, "cluster_id": c.cluster_id,
+                                    "pool": c.pool, "device": c.device, "snap": c.snap}
+                                   for c in image.copies]}}}
+
+
 def queue_spawn(s: Session, plan: dict[str, Any]) -> None:
-    """The spawn goes to the host's agent, unless the server was deleted meanwhile."""
+    """The spawn (or rebuild) goes to the host's agent, unless the server was deleted or
+    moved on meanwhile."""
     server = s.get(Server, plan["server_id"])
-    if server is None or server.deleted or server.vm_state != "building":
+    kind = plan.get("kind", "spawn")
+    if server is None or server.deleted or server.task_state == "deleting":
         return
-    work.add(s, plan["host"], "spawn", plan, server_id=server.id)
+    if (kind == "spawn" and server.vm_state != "building") or (
+            kind == "rebuild" and server.task_state != "rebuilding"):
+        return
+    work.add(s, plan["host"], kind, plan, server_id=server.id)
+
+
+def rebuild(s: Session, ctx: RequestContext, server_id: str, arg: Any, image: Any,
+            convert_for_rbd: bool) -> dict[str, Any]:
+    """Rebuild: a new root disk from `image` on the same host and backend (Nova's rebuild);
+    the plan for the host's agent."""
+    server = load(s, ctx, server_id, "compute:servers:rebuild")
+    if server.vm_state not in ("active", "stopped", "error") or server.task_state \
+            or server.host is None or server.backend is None:
+        raise _conflict(server, "rebuild")
+    flavor = Flavor(flavorid=server.flavor["id"], name=server.flavor["name"],
+                    memory_mb=int(server.flavor["ram"]), vcpus=int(server.flavor["vcpus"]),
+                    root_gb=int(server.flavor["disk"]))
+    check_image_fits(flavor, image)
+    host = s.scalar(select(ComputeHost).where(ComputeHost.host == server.host))
+    backend = next((b for b in (host.backends if host else []) if b.name == server.backend),
+                   None)
+    if backend is None:
+        raise ComputeConflict(f"Host {server.host} no longer reaches backend {server.backend}.")
+    if backend.kind == "rbd" and image.disk_format not in RAW_FORMATS and not convert_for_rbd:
+        raise BadRequest(f"Image {image.id} is {image.disk_format}: RBD boots raw images "
+                         "only, and conversion to raw is off.")
+    if isinstance(arg, dict) and "name" in arg:
+        server.name = checks.name(arg["name"], "name")
+    server.image_id = image.id
+    server.task_state = "rebuilding"
+    server.updated_at = utcnow()
+    return _plan(server, server.host, backend.name, backend.kind, _root_bytes(flavor, image),
+                 image, "rebuild")
 
 
 def fail(s: Session, server_id: str, message: str) -> None:
@@ -260,6 +300,8 @@ def host_id(server: Server) -> str:
 
 
 def status_of(server: Server) -> str:
+    if server.task_state == "rebuilding" and server.vm_state in ("active", "stopped", "error"):
+        return "REBUILD"
     if server.vm_state == "active" and server.task_state == "rebooting":
         return "REBOOT"
     if server.vm_state == "active" and server.task_state == "rebooting_hard":
@@ -505,7 +547,7 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
     ok = bool(result.get("ok"))
     power = int(result.get("power_state", server.power_state))
     now = utcnow()
-    if item.kind == "spawn":
+    if item.kind in ("spawn", "rebuild"):
         if server.deleted or server.task_state == "deleting":
             return
         if ok:

@@ -276,12 +276,39 @@ class ComputeService:
                             ) -> dict[str, Any] | None:
         if isinstance(body, dict) and list(body) == ["os-getConsoleOutput"]:
             return {"output": await self.console(ctx, server_id, body["os-getConsoleOutput"])}
+        if isinstance(body, dict) and list(body) == ["rebuild"]:
+            await self._rebuild(ctx, server_id, body["rebuild"])
+            return None
         if isinstance(body, dict) and list(body) == ["evacuate"]:
             self.wake(await self.env.run(evacuate.start, ctx, server_id, body["evacuate"],
                                          self.down_after))
             return None
         self.wake(await self.env.run(servers.action, ctx, server_id, body))
         return None
+
+    async def _rebuild(self, ctx: RequestContext, server_id: str, arg: Any) -> None:
+        if not isinstance(arg, dict) or not arg.get("imageRef"):
+            raise BadRequest("Invalid input for field/attribute rebuild: 'imageRef' is a "
+                             "required property")
+        image_ref = servers._ref_id(arg["imageRef"], "imageRef")
+        try:
+            image = await self.env.images.source(ctx, image_ref)
+        except NotFound:
+            raise BadRequest(f"Image {image_ref} could not be found.") from None
+        convert = self.env.settings.image.convert_to_raw_for_rbd
+
+        def job(s: Any) -> str:
+            plan = servers.rebuild(s, ctx, server_id, arg, image, convert)
+            cluster = build.needs_copy(self.env, plan)
+            if cluster is None:
+                servers.queue_spawn(s, plan)
+            else:
+                self.env.tasks.add(s, BUILD_KIND, resource_id=plan["server_id"],
+                                   owner=ctx.project_id,
+                                   input={"plan": plan, "cluster": cluster})
+            return str(plan["host"])
+        self.wake(await self.env.run(job))
+        self.env.tasks.wake()
 
     async def console(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
         """The guest's console as its agent reads it (the agent answers over its channel;
