@@ -60,7 +60,8 @@ def test_one_not_found_class() -> None:
 INTERNAL = {"QemuImgError", "NbdError", "_LayerVanished", "_Refused", "_Invalid"}
 
 
-@pytest.mark.parametrize("layer", ["storage", "block", "hypervisor", "services", "api", "cli"])
+@pytest.mark.parametrize("layer", ["storage", "block", "hypervisor", "services", "api", "cli",
+                                   "agent"])
 def test_every_raise_is_in_the_one_tree(layer: str) -> None:
     """Every exception class a layer defines derives from cowcloud.errors.Error."""
     for path in _files(layer):
@@ -116,6 +117,9 @@ def test_api_imports_no_db_model() -> None:
     ("hypervisor", ("cowcloud.storage", "cowcloud.block", "cowcloud.services", "cowcloud.api",
                     "cowcloud.db", "cowcloud.tasks")),
     ("db", ("cowcloud.block", "cowcloud.services", "cowcloud.api", "cowcloud.storage")),
+    # A compute agent talks to the control plane over its channel, never through the database
+    # (only serve's in-process agent calls the compute service, in agent/local.py)
+    ("agent", ("cowcloud.db", "cowcloud.api", "cowcloud.tasks")),
 ])
 def test_imports_point_down(layer: str, forbidden: tuple[str, ...]) -> None:
     for path in _files(layer):

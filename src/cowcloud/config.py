@@ -163,10 +163,53 @@ class VolumeSettings(_Strict):
     flatten_workers: int = Field(2, ge=1)  # flattens running at once (each is I/O on a pool)
 
 
+class ComputeSettings(_Strict):
+    """The compute service on the control plane (its agents have [agent])."""
+
+    # `cowcloud serve` runs an agent for its own machine too (configured by [agent], reaching
+    # this file's ephemeral backends), so one process is a whole cloud
+    local_agent: bool = True
+    # a host whose agent has not been heard from for this long is down (Nova's
+    # service_down_time); agents heartbeat every third of it
+    service_down_seconds: float = Field(60, ge=3)
+    # how long an agent's request for work is held open when there is none
+    agent_poll_seconds: float = Field(20, ge=0.1, le=120)
+    # each project's quotas (Nova's defaults); -1: unlimited
+    quota_instances: int = Field(10, ge=-1)
+    quota_cores: int = Field(20, ge=-1)
+    quota_ram_mb: int = Field(51200, ge=-1)
+    quota_key_pairs: int = Field(100, ge=-1)
+    quota_server_groups: int = Field(10, ge=-1)
+
+
+class AgentSettings(_Strict):
+    """A compute agent (`cowcloud agent`, or the one `cowcloud serve` runs): its host, how it
+    reaches the control plane, and what it reports. The ephemeral backends it reaches are this
+    file's [ephemeral_backends] (over its [clusters]), all of them unless `backends` names
+    some."""
+
+    host: str | None = None  # default: this machine's host name
+    control_url: str | None = None  # default: [server]'s url
+    # the service user the agent authenticates as (it needs the admin role); the password may
+    # come from $COWCLOUD_AGENT_PASSWORD instead of the file
+    username: str = "admin"
+    password: str | None = None
+    project: str = "admin"
+    domain: str = "Default"
+    driver: Literal["fake", "qemu"] = "fake"
+    vcpus: int | None = Field(None, ge=1)  # default: this machine's
+    memory_mb: int | None = Field(None, ge=1)
+    site: str | None = None  # default: the site of its backends' clusters
+    backends: tuple[str, ...] | None = None
+    state_dir: Path | None = None  # default: DATA_DIR/agent/HOST
+
+
 class Settings(_Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     image: ImageSettings = Field(default_factory=ImageSettings)
     volume: VolumeSettings = Field(default_factory=VolumeSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     sites: dict[str, SiteSettings] = Field(default_factory=dict)
     clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
     image_stores: dict[str, PoolTarget] = Field(default_factory=dict)
@@ -188,6 +231,12 @@ class Settings(_Strict):
                                      f"{target.cluster!r} (known: "
                                      f"{', '.join(sorted(self.clusters)) or 'none'})")
             defaults = [n for n, t in targets.items() if t.default]
+            if section == "ephemeral_backends" and self.agent.backends is not None:
+                unknown = sorted(set(self.agent.backends) - set(targets))
+                if unknown:
+                    raise ValueError(f"agent.backends: unknown ephemeral backend(s) "
+                                     f"{', '.join(unknown)} (known: "
+                                     f"{', '.join(sorted(targets)) or 'none'})")
             if len(defaults) > 1:
                 raise ValueError(f"{section}: more than one default ({', '.join(defaults)})")
         return self

@@ -1,4 +1,4 @@
-"""The one HTTP application: identity, image (and later volume, compute) on one port."""
+"""The one HTTP application: identity, image, volume and compute on one port."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from ..config import Settings
 from ..services.runtime import Runtime
+from .compute import ComputeMicroversion
+from .compute import router as compute_router
 from .errors import install_error_handlers
 from .identity import router as identity_router
 from .image import router as image_router
@@ -24,9 +26,17 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        agent = None
+        if settings.compute.local_agent:  # this machine is a compute host too
+            from ..agent.embedded import EmbeddedAgent
+
+            agent = EmbeddedAgent(runtime)
+            await agent.start()
         try:
             yield
         finally:
+            if agent is not None:
+                await agent.stop(settings.server.stop_grace_seconds)
             await runtime.stop()
 
     # No trailing-slash redirects: Glance and Keystone answer `GET /v2/images/` with 404, and a
@@ -36,9 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(VolumeMicroversion)  # /volume/v3 answers name their microversion
+    app.add_middleware(ComputeMicroversion)  # and /compute/v2.1 answers theirs
     app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
     app.include_router(identity_router)
     app.include_router(image_router)
     app.include_router(volume_router)
+    app.include_router(compute_router)
     return app

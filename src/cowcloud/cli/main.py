@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import identity, image, volume
+from . import agent, identity, image, volume
 from .options import ConfigOpt, console, load_settings
 
 app = typer.Typer(help="cowcloud: a Ceph-native cloud storage plane speaking the OpenStack APIs.",
@@ -18,7 +18,8 @@ def serve(config: ConfigOpt = None,
           host: Annotated[Optional[str], typer.Option(help="address to listen on")] = None,
           port: Annotated[Optional[int], typer.Option(help="port to listen on")] = None,
           log_level: str = "INFO") -> None:
-    """Run the API server (identity, image) on one port."""
+    """Run the API server (identity, image, volume, compute) on one port, with a compute agent
+    for this machine unless compute.local_agent is false in the file."""
     import uvicorn
 
     from ..api.allocator import tune_allocator
@@ -74,6 +75,7 @@ app.add_typer(config_app, name="config")
 identity.register(app)
 image.register(app)
 volume.register(app)
+agent.register(app)
 
 
 @config_app.command("check")

@@ -511,3 +511,206 @@ class VolumeTypeProject(Base):
     volume_type_id: Mapped[str] = mapped_column(
         ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+# --- compute (Nova's Compute API v2.1) ------------------------------------------------------
+# Flavors, aggregates and server groups are the API's own records; a compute host is what an
+# agent registered (one row per hypervisor host, whatever number of ephemeral backends it
+# reaches: its CPU and RAM are counted once), its backends one row each. Servers keep a copy of
+# their flavor (as Nova's instance.flavor) so a flavor deleted later never changes them.
+
+class Flavor(Base):
+    __tablename__ = "flavors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)  # the API's id
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer, default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap: Mapped[int] = mapped_column(Integer, default=0)  # MiB
+    rxtx_factor: Mapped[float] = mapped_column(default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+    projects: Mapped[list[FlavorProject]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+
+
+class FlavorExtraSpec(Base):
+    __tablename__ = "flavor_extra_specs"
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class FlavorProject(Base):
+    """A project that may use a private flavor (os-flavor-access)."""
+
+    __tablename__ = "flavor_projects"
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class Aggregate(Base):
+    """A host aggregate; its availability zone is its metadata key `availability_zone`, as in
+    Nova."""
+
+    __tablename__ = "aggregates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True,
+                                      default=lambda: str(uuid.uuid4()))
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    hosts: Mapped[list[AggregateHost]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+        order_by="AggregateHost.host")
+    metadata_items: Mapped[list[AggregateMetadata]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+
+
+class AggregateHost(Base):
+    __tablename__ = "aggregate_hosts"
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class AggregateMetadata(Base):
+    __tablename__ = "aggregate_metadata"
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class ComputeHost(Base):
+    """A hypervisor host as its agent registered it: Nova's compute service and compute node in
+    one row. `session` is the registering agent's; another agent may take the name over only
+    once this one stopped heartbeating."""
+
+    __tablename__ = "compute_hosts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True,
+                                      default=lambda: str(uuid.uuid4()))
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    site: Mapped[str] = mapped_column(String(255))
+    hypervisor_type: Mapped[str] = mapped_column(String(64))
+    host_ip: Mapped[str] = mapped_column(String(64), default="")
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    cpu_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
+    session: Mapped[str] = mapped_column(String(64))
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    backends: Mapped[list[HostBackend]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+        order_by="HostBackend.position")
+
+
+class HostBackend(Base):
+    """An ephemeral backend a host reaches: (cluster id, pool) names the storage, so a pool
+    that several hosts reach is one pool in every sum."""
+
+    __tablename__ = "host_backends"
+    host_id: Mapped[int] = mapped_column(ForeignKey("compute_hosts.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rbd, local
+    cluster_id: Mapped[str] = mapped_column(String(255))
+    pool: Mapped[str] = mapped_column(String(255))
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    free_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0: the host's default
+
+
+class Server(Base):
+    """An instance. Its root disk is `<id>_disk` in `pool` of the backend named; `host` is
+    where it runs (None before scheduling or when it failed to schedule)."""
+
+    __tablename__ = "servers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    vm_state: Mapped[str] = mapped_column(String(32), default="building", index=True)
+    task_state: Mapped[str | None] = mapped_column(String(32))
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    flavor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    image_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    requested_zone: Mapped[str | None] = mapped_column(String(255))
+    backend: Mapped[str | None] = mapped_column(String(255))
+    cluster_id: Mapped[str | None] = mapped_column(String(255))
+    pool: Mapped[str | None] = mapped_column(String(255))
+    nic: Mapped[str] = mapped_column(String(16), default="none")
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hints: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fault: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    group_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # what was done to it beyond its own requests (evacuations, with the fencing they did)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    launched_at: Mapped[datetime | None] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class ServerGroup(Base):
+    __tablename__ = "server_groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: str(uuid.uuid4()))
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(32))  # affinity, anti-affinity, soft-...
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentWork(Base):
+    """Work for one host's agent: the agent long-polls for its pending items, leases one, and
+    reports its outcome. Rows are the queue, so any API process can hand work out."""
+
+    __tablename__ = "agent_work"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    server_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class KeyPair(Base):
+    """An SSH public key a user may name at boot (os-keypairs); a user's names are unique."""
+
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default="ssh")
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,6 +42,8 @@ SERVICES: tuple[CatalogService, ...] = (
                    "cowcloud volume (Cinder v3 API)"),
     CatalogService("volumev3", "cinderv3", "/volume/v3/{project_id}",
                    "cowcloud volume (Cinder v3 API)"),
+    # Nova's catalog URL names no project since 2.18; clients negotiate microversions there
+    CatalogService("compute", "nova", "/compute/v2.1", "cowcloud compute (Nova v2.1 API)"),
 )
 
 

@@ -18,6 +18,7 @@ from ..tasks import TaskRunner
 from .appcreds import AppCreds
 from .authn import Authenticator
 from .catalog import Catalog
+from .compute import ComputeService
 from .identity import ENV_ADMIN_PASSWORD, BootstrapResult, Identity, IdentityService, bootstrap
 from .images import ImageService
 from .metadefs import MetadefService
@@ -45,6 +46,7 @@ class Runtime:
         self.images = ImageService(settings, self.db, self.clusters, self.tasks)
         self.metadefs = MetadefService(self.db)
         self.volumes = VolumeService(settings, self.db, self.clusters, self.tasks, self.images)
+        self.compute = ComputeService(settings, self.db, self.clusters, self.tasks, self.images)
 
     def prepare(self) -> BootstrapResult:
         """The data folder, the schema, the token keys and the first-start identity (admin user,

@@ -1,0 +1,15 @@
+"""The Compute API (Nova v2.1 shape) under /compute, and the agents' channel under
+/compute-agent/v1."""
+
+from fastapi import APIRouter
+
+from . import agent, aggregates, flavors, groups, hosts, keypairs, servers, versions
+from .microversion import ComputeMicroversion
+
+router = APIRouter()
+router.include_router(versions.router)
+router.include_router(agent.router)
+for _module in (flavors, aggregates, hosts, keypairs, servers, groups):
+    router.include_router(_module.router, prefix="/compute/v2.1")
+
+__all__ = ["ComputeMicroversion", "router"]

@@ -1,0 +1,64 @@
+"""/servers: create, list and show, power actions, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from ...services.context import RequestContext
+from ..auth import get_context
+from .common import base, body, compute, version
+
+router = APIRouter()
+
+
+@router.post("/servers")
+async def create(request: Request, ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse({"server": await compute(request).create_server(
+        ctx, await body(request), version(request), base(request))}, status_code=202)
+
+
+@router.get("/servers")
+async def list_servers(request: Request,
+                       ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse(await compute(request).list_servers(
+        ctx, list(request.query_params.multi_items()), version(request), base(request),
+        detail=False))
+
+
+@router.get("/servers/detail")
+async def list_detail(request: Request,
+                      ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse(await compute(request).list_servers(
+        ctx, list(request.query_params.multi_items()), version(request), base(request),
+        detail=True))
+
+
+@router.get("/servers/{server_id}")
+async def show(server_id: str, request: Request,
+               ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse({"server": await compute(request).get_server(
+        ctx, server_id, version(request), base(request))})
+
+
+@router.put("/servers/{server_id}")
+async def update(server_id: str, request: Request,
+                 ctx: RequestContext = Depends(get_context)) -> JSONResponse:
+    return JSONResponse({"server": await compute(request).update_server(
+        ctx, server_id, await body(request), version(request), base(request))})
+
+
+@router.post("/servers/{server_id}/action")
+async def action(server_id: str, request: Request,
+                 ctx: RequestContext = Depends(get_context)) -> Response:
+    answer = await compute(request).server_action(ctx, server_id, await body(request))
+    if answer is not None:  # a read (os-getConsoleOutput) answers 200 with its body
+        return JSONResponse(answer)
+    return Response(status_code=202)
+
+
+@router.delete("/servers/{server_id}")
+async def delete(server_id: str, request: Request,
+                 ctx: RequestContext = Depends(get_context)) -> Response:
+    await compute(request).delete_server(ctx, server_id)
+    return Response(status_code=204)

@@ -1,0 +1,45 @@
+"""One cowcloud server for the compute API tests (no storage needed: hosts are registered
+through the agents' channel as an agent would)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from server import RunningServer, run_server, settings_for, token_for
+
+from .helpers import ComputeApi, unique
+
+
+@pytest.fixture(scope="package")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data = tmp_path_factory.mktemp("compute-server")
+    settings = settings_for(data)
+    settings = settings.model_copy(update={"compute": settings.compute.model_copy(
+        update={"local_agent": False})})
+    with run_server(data, settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def admin(srv: RunningServer) -> ComputeApi:
+    return ComputeApi(srv.url, token_for(srv.url, "admin", srv.admin_password, "admin"))
+
+
+@pytest.fixture(scope="package")
+def member(srv: RunningServer) -> tuple[ComputeApi, str, str, str, str]:
+    """(api, user, password, project name, project id) of a project member."""
+    identity = srv.app.state.runtime.identity
+    project = identity.create_project(unique("proj"))
+    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
+    user = identity.create_user(name, password=password, default_project_id=project.id)
+    identity.add_grant(user.id, "project", project.id, identity.list_roles(name="member")[0].id)
+    api = ComputeApi(srv.url, token_for(srv.url, name, password, project.name))
+    return api, name, password, project.name, project.id
+
+
+@pytest.fixture
+def clouds_yaml(srv: RunningServer, tmp_path: Path) -> Path:
+    return srv.write_clouds_yaml(tmp_path / "clouds.yaml")
