@@ -8,9 +8,12 @@ run, and Cinder 29's figures from REFERENCE section 7.
 Measures, for an image of --size-mib random bytes in store central (cluster 0):
 - a volume from it in the same cluster (a COW clone) vs `rbd clone` + `rbd resize`;
 - a volume from it in the other cluster, first time (the image is copied once into that
-  cluster's store, then cloned) vs `rbd export | rbd import`, and the next volume there (a clone);
+  cluster's store, then cloned) vs `rbd export | rbd import`, the copy-image import alone (that
+  first volume's copy step, so the rest is the volume's own overhead), and the next volume
+  there (a clone); bench/profile_copy.py splits the copy itself into its stages;
 - a volume from a --small-mib image vs from the --size-mib one, same cluster (flat in size:
-  the ratio of the two medians), each beside `rbd clone` + `rbd resize` of the same size;
+  the ratio of the two medians), each beside `rbd clone` + `rbd resize` of the same size, the
+  two sizes alternating, at least 5 rounds (a clone is quick, and the machine is shared);
 - --concurrent volumes from one image POSTed at once (each timed from its POST until a listing
   shows it available), p50/p99/max and errors, then as many deletes at once (until gone),
   beside the same number of `rbd clone` (and `rbd rm`) processes started at once;
@@ -160,6 +163,7 @@ def main() -> None:
         dense = root / "dense.raw"
         make_dense(dense, size)
         proc, url = serve(root, clusters)
+        print(f"server pid {proc.pid}", flush=True)
         c = Client(url)
         iid = upload(c, dense, "bench")
         far = c.vol.post("/types", json={"volume_type": {
@@ -178,19 +182,21 @@ def main() -> None:
             run(rbd(c0, "import", str(small), "images/small"))
             run(rbd(c0, "snap", "create", "images/small@snap"))
             run(rbd(c0, "snap", "protect", "images/small@snap"))
-            ours, peers = {}, {}
-            for label, image, peer_dev in ((args.small_mib, small_iid, "images/small@snap"),
-                                           (args.size_mib, iid, "images/peer@snap")):
-                ours[label], peers[label] = bench_clone(c, c0, image, peer_dev, gib, args.repeat)
+            sizes = {args.small_mib: (small_iid, "images/small@snap"),
+                     args.size_mib: (iid, "images/peer@snap")}
+            ours, peers = bench_clone(c, c0, sizes, gib, max(args.repeat, 5))
+            for label in sizes:
                 table.add_times(f"volume from a {label} MiB image, same cluster (COW clone)",
                                 ours[label], f"rbd clone + resize: {peers[label]:.3f} s; "
                                 f"Cinder 29: {CINDER_CLONE_S} s")
             big, little = ours[args.size_mib], ours[args.small_mib]
-            table.add_times(f"  ratio {args.size_mib} MiB / {args.small_mib} MiB image",
-                            big / little, f"rbd clone + resize: "
-                            f"{peers[args.size_mib] / peers[args.small_mib]:.2f}")
+            table.rows.append((f"  ratio {args.size_mib} MiB / {args.small_mib} MiB image",
+                               f"{big / little:.2f}", f"rbd clone + resize: "
+                               f"{peers[args.size_mib] / peers[args.small_mib]:.2f}", ""))
+            print(f"  ratio {args.size_mib} MiB / {args.small_mib} MiB: {big / little:.2f}; rbd "
+                  f"{peers[args.size_mib] / peers[args.small_mib]:.2f}", flush=True)
         if "concurrent" in only:
-            bench_concurrent(c, c0, iid, gib, args.concurrent, args.repeat, table)
+            bench_concurrent(c, c0, iid, gib, args.concurrent, args.repeat, table, proc.pid)
         if "far" in only:
             bench_far(c, c0, c1, iid, gib, size, args.repeat, table)
         if "misc" in only:
@@ -209,19 +215,27 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def bench_clone(c: Client, c0, iid: str, peer_snap: str, gib: int,  # type: ignore[no-untyped-def]
-                repeat: int) -> tuple[float, float]:
-    """Medians of (a volume from image iid, `rbd clone` of peer_snap + resize)."""
-    clones, peer = [], []
+def bench_clone(c: Client, c0, sizes: dict[int, tuple[str, str]],  # type: ignore[no-untyped-def]
+                gib: int, repeat: int) -> tuple[dict[int, float], dict[int, float]]:
+    """Medians per image size of (a volume from the image, `rbd clone` of its peer snapshot +
+    resize). The sizes alternate within each round, so a change of load hits both alike."""
+    ours: dict[int, list[float]] = {k: [] for k in sizes}
+    peer: dict[int, list[float]] = {k: [] for k in sizes}
     for i in range(repeat):
-        vid, seconds = c.create(size=gib, imageRef=iid)
-        clones.append(seconds)
-        c.delete(vid)
-        peer.append(run(" ".join(rbd(c0, "clone", peer_snap, f"volumes/p{i}"))
-                        + " && " + " ".join(rbd(c0, "resize", "--size", f"{gib}G",
-                                                f"volumes/p{i}"))))
-        run(rbd(c0, "rm", "--no-progress", f"volumes/p{i}"))
-    return median(clones), median(peer)
+        for label, (iid, peer_snap) in sizes.items():
+            vid, seconds = c.create(size=gib, imageRef=iid)
+            ours[label].append(seconds)
+            c.delete(vid)
+            peer[label].append(run(" ".join(rbd(c0, "clone", peer_snap, f"volumes/p{i}"))
+                                   + " && " + " ".join(rbd(c0, "resize", "--size", f"{gib}G",
+                                                           f"volumes/p{i}"))))
+            run(rbd(c0, "rm", "--no-progress", f"volumes/p{i}"))
+    return ({k: median(v) for k, v in ours.items()}, {k: median(v) for k, v in peer.items()})
+
+
+async def _listing(ac: httpx.AsyncClient) -> dict[str, str]:
+    body = (await ac.get("/volumes/detail", params={"limit": 1000})).json()
+    return {v["id"]: v["status"] for v in body["volumes"]}
 
 
 async def _concurrent(c: Client, iid: str, gib: int, n: int
@@ -233,10 +247,6 @@ async def _concurrent(c: Client, iid: str, gib: int, n: int
     async with httpx.AsyncClient(base_url=str(c.vol.base_url), timeout=600,
                                  headers={"X-Auth-Token": c.token},
                                  limits=httpx.Limits(max_connections=n + 2)) as ac:
-        async def listing() -> dict[str, str]:
-            body = (await ac.get("/volumes/detail", params={"limit": 1000})).json()
-            return {v["id"]: v["status"] for v in body["volumes"]}
-
         async def post() -> tuple[str | None, float]:
             start = time.perf_counter()
             resp = await ac.post("/volumes", json={"volume": {"size": gib, "imageRef": iid}})
@@ -248,15 +258,21 @@ async def _concurrent(c: Client, iid: str, gib: int, n: int
         took: dict[str, float] = {}
         failed: set[str] = set()
         while len(took) + len(failed) < len(started):
-            now = time.perf_counter()
-            for vid, status in (await listing()).items():
+            seen = await _listing(ac)
+            now = time.perf_counter()  # after the answer: never flatters
+            for vid, status in seen.items():
                 if vid in started and vid not in took and vid not in failed:
                     if status == "error":
                         failed.add(vid)
                     elif status == "available":
                         took[vid] = now - started[vid]
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)  # a listing costs the server too
 
+    # New connections for the deletes: the server closes ones idle past its keep-alive, and a
+    # request sent on one as it closes fails.
+    async with httpx.AsyncClient(base_url=str(c.vol.base_url), timeout=600,
+                                 headers={"X-Auth-Token": c.token},
+                                 limits=httpx.Limits(max_connections=n + 2)) as ac:
         async def delete(vid: str) -> tuple[str, float, bool]:
             start = time.perf_counter()
             resp = await ac.delete(f"/volumes/{vid}")
@@ -267,12 +283,12 @@ async def _concurrent(c: Client, iid: str, gib: int, n: int
         del_errors = len(deleted) - len(begun)
         gone: dict[str, float] = {}
         while len(gone) < len(begun):
+            live = await _listing(ac)
             now = time.perf_counter()
-            live = await listing()
             for vid, t in begun.items():
                 if vid not in gone and vid not in live:
                     gone[vid] = now - t
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
         return list(took.values()), errors + len(failed), list(gone.values()), del_errors
 
 
@@ -290,16 +306,23 @@ def _peer_at_once(cmds: list[str]) -> list[float]:
     return list(ends.values())
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_concurrent(c: Client, c0, iid: str, gib: int, n: int,  # type: ignore[no-untyped-def]
-                     repeat: int, table: Table) -> None:
+                     repeat: int, table: Table, server_pid: int) -> None:
     rows: dict[str, list[float]] = {k: [] for k in ("p50", "p99", "max", "dp50", "dp99", "dmax",
                                                     "wall", "pp50", "pp99", "pmax", "pdp50",
                                                     "pdp99", "pdmax")}
     errs = del_errs = 0
     for r in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_of(server_pid)
         took, e, gone, de = asyncio.run(_concurrent(c, iid, gib, n))
         rows["wall"].append(time.perf_counter() - start)
+        rows.setdefault("cpu", []).append(cpu_of(server_pid) - cpu)
         errs += e
         del_errs += de
         for key, vals in (("", took), ("d", gone)):
@@ -318,7 +341,8 @@ def bench_concurrent(c: Client, c0, iid: str, gib: int, n: int,  # type: ignore[
         print(f"  {n} at once, run {r + 1}: create p50 {rows['p50'][-1]:.2f} p99 "
               f"{rows['p99'][-1]:.2f} max {rows['max'][-1]:.2f} s, errors {e}; delete p50 "
               f"{rows['dp50'][-1]:.2f} p99 {rows['dp99'][-1]:.2f} s, errors {de}; peer create "
-              f"p50 {rows['pp50'][-1]:.2f} p99 {rows['pp99'][-1]:.2f}; load "
+              f"p50 {rows['pp50'][-1]:.2f} p99 {rows['pp99'][-1]:.2f}; server CPU "
+              f"{rows['cpu'][-1]:.1f} s in {rows['wall'][-1]:.1f} s; load "
               f"{os.getloadavg()[0]:.1f}", flush=True)
     m = {k: median(v) for k, v in rows.items()}
     table.add_times(f"{n} volumes from one image at once: p50", m["p50"],
@@ -333,26 +357,39 @@ def bench_concurrent(c: Client, c0, iid: str, gib: int, n: int,  # type: ignore[
 
 def bench_far(c: Client, c0, c1, iid: str, gib: int, size: int,  # type: ignore[no-untyped-def]
               repeat: int, table: Table) -> None:
-    first, nxt, copy_peer = [], [], []
+    def drop_far_copy() -> None:
+        assert c.image.delete(f"/v2/stores/dcn0/{iid}").status_code == 204
+        while "dcn0" in c.image.get(f"/v2/images/{iid}").json()["stores"]:
+            time.sleep(0.05)
+        time.sleep(1.5)  # the reaper removes the store's device (reap_interval_seconds)
+
+    first, nxt, copy_peer, copy_image = [], [], [], []
     for i in range(repeat):
+        # the copy-image import alone (the first volume's copy step), until the store is listed
+        start = time.perf_counter()
+        assert c.image.post(f"/v2/images/{iid}/import", json={
+            "method": {"name": "copy-image"}, "stores": ["dcn0"]}).status_code == 202
+        while "dcn0" not in c.image.get(f"/v2/images/{iid}").json()["stores"]:
+            time.sleep(0.02)
+        copy_image.append(time.perf_counter() - start)
+        drop_far_copy()
         vid, seconds = c.create(size=gib, imageRef=iid, volume_type="dcn0")
         first.append(seconds)
         vid2, seconds = c.create(size=gib, imageRef=iid, volume_type="dcn0")
         nxt.append(seconds)
         c.delete(vid)
         c.delete(vid2)
-        assert c.image.delete(f"/v2/stores/dcn0/{iid}").status_code == 204
         copy_peer.append(run(" ".join(rbd(c0, "export", "images/peer", "-")) + " | "
                              + " ".join(rbd(c1, "import", "-", f"volumes/p{i}"))))
         run(rbd(c1, "rm", "--no-progress", f"volumes/p{i}"))
         print(f"  other cluster, run {i + 1}: first {first[-1]:.2f} s, next {nxt[-1]:.3f} s; "
-              f"rbd export | rbd import {copy_peer[-1]:.2f} s; load {os.getloadavg()[0]:.1f}",
-              flush=True)
-        while "dcn0" in c.image.get(f"/v2/images/{iid}").json()["stores"]:
-            time.sleep(0.05)
-        time.sleep(1.5)  # the reaper removes the store's device (reap_interval_seconds)
+              f"copy-image alone {copy_image[-1]:.2f} s; rbd export | rbd import "
+              f"{copy_peer[-1]:.2f} s; load {os.getloadavg()[0]:.1f}", flush=True)
+        drop_far_copy()
     table.add("volume from image, other cluster, first (copy to its store + clone)",
               median(first), median(copy_peer), size, "rbd export | rbd import")
+    table.add("  its copy step alone: copy-image import into that store", median(copy_image),
+              median(copy_peer), size, "rbd export | rbd import")
     table.add_times("volume from image, other cluster, next (clone of the copy)",
                     median(nxt), "Cinder 29 from a file-store image: 9.7 s per GiB")
 
