@@ -107,6 +107,49 @@ async def test_retry_waits_then_runs_again(db: Database) -> None:
     assert row(db, tid).attempts == 0 and row(db, tid).result == {"n": 2}
 
 
+async def test_retry_after_a_task_runs_when_that_task_ends(db: Database) -> None:
+    # The delay is far beyond the test's timeout: only the end of the awaited task (a failure
+    # too) can make the waiting one due.
+    gate = asyncio.Event()
+
+    async def slow(task: TaskRecord, n: int) -> dict[str, Any]:
+        await gate.wait()
+        raise ValueError("copy failed")
+    copy = Recorder(slow)
+    ids: dict[str, str] = {}
+
+    async def wait_for_copy(task: TaskRecord, n: int) -> dict[str, Any]:
+        if n == 1:
+            raise Retry(3600, "waiting for the copy", after=ids["copy"])
+        return {"n": n}
+    vol = Recorder(wait_for_copy)
+    runner = TaskRunner(db, poll_seconds=0.05)
+    runner.register("copy", copy)
+    runner.register("vol", vol)
+    await runner.start()
+    try:
+        ids["copy"] = add(db, runner, "copy")
+        runner.wake()
+        await until(lambda: len(copy.runs) == 1)
+        tid = add(db, runner, "vol")
+        runner.wake()
+        await until(lambda: len(vol.runs) == 1 and row(db, tid).status == "pending")
+        await asyncio.sleep(0.2)
+        assert len(vol.runs) == 1  # still waiting: the copy runs
+        gate.set()
+        await until(lambda: row(db, tid).status == "success")
+        assert row(db, ids["copy"]).status == "failure"
+
+        # a task that already ended when the Retry names it: run again at once
+        tid2 = add(db, runner, "vol")
+        vol.runs.clear()
+        runner.wake()
+        await until(lambda: row(db, tid2).status == "success")
+        assert len(vol.runs) == 2
+    finally:
+        await runner.stop()
+
+
 async def test_graceful_stop_hands_the_task_back(db: Database) -> None:
     started = asyncio.Event()
 

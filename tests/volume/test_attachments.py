@@ -88,6 +88,8 @@ def test_attachment_lifecycle(alice: User, ceph_clusters, settings: Settings) ->
                      "server_id": server, "host_name": None, "device": "/dev/vdb",
                      "attached_at": shown["attached_at"]}
     assert shown["attached_at"]
+    listed = api.get("/volumes/detail").json()["volumes"]  # one query for all volumes' attachments
+    assert next(v for v in listed if v["id"] == vid)["attachments"] == [shown]
     listed = api.get("/attachments", params={"volume_id": vid}, version=NEW).json()
     assert listed == {"attachments": [{"id": att["id"], "status": "attached",
                                        "instance": server, "volume_id": vid}]}

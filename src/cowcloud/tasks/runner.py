@@ -12,7 +12,10 @@ devices it names are its record), then does the work. On a graceful stop, runnin
 cancelled (their own undo steps run) and put back to pending.
 
 `lease_until` on a *pending* task means "not before": a handler raising Retry(delay) is run again
-after the delay (the deferred-delete reaper waits for clones this way).
+after the delay (the deferred-delete reaper waits for clones this way). Retry(delay, after=ID) waits
+for another task: it runs again as soon as task ID ends in this runner, the delay being only the
+bound (ID ended elsewhere, or this process restarted): a volume waiting for its image's copy
+starts the moment the copy is done, not up to a poll later.
 """
 
 from __future__ import annotations
@@ -49,10 +52,11 @@ MAX_UNAVAILABLE = 5  # runs a storage outage (status 503) may cost before the ta
 class Retry(Exception):
     """Raised by a handler: not done yet, run again after `delay` seconds."""
 
-    def __init__(self, delay: float, message: str = "") -> None:
+    def __init__(self, delay: float, message: str = "", *, after: str | None = None) -> None:
         super().__init__(message)
         self.delay = delay
         self.message = message
+        self.after = after  # a task id: run again as soon as it ends
 
 
 class Control:
@@ -93,6 +97,7 @@ class TaskRunner:
         self.max_running = max_running
         self._handlers: dict[str, Handler] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._waiters: dict[str, set[str]] = {}  # task id -> tasks to run again when it ends
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
@@ -233,6 +238,12 @@ class TaskRunner:
             raise
         except Retry as retry:
             await self._db(self._release, task.id, retry.delay, retry.message)
+            if retry.delay and self._loop is not None:
+                self._loop.call_later(retry.delay, self.wake)  # due then, not a poll later
+            if retry.after:
+                self._waiters.setdefault(retry.after, set()).add(task.id)
+                if await self._db(self._ended, retry.after):  # it ended before we listened
+                    await self._release_waiters(retry.after)
         except Exception as exc:
             if getattr(exc, "status", None) == 503 and task.attempts < MAX_UNAVAILABLE:
                 # A cluster that does not answer (still opening, or away for a while): run
@@ -258,6 +269,14 @@ class TaskRunner:
                       result: dict[str, Any] | None = None) -> None:
         await self._update(task.id, status, message=message, result=result or {}, worker=None,
                            lease_until=None)
+        await self._release_waiters(task.id)
+
+    async def _release_waiters(self, task_id: str) -> None:
+        """The tasks that Retry(after=task_id) put to wait are due now."""
+        waiters = self._waiters.pop(task_id, None)
+        if waiters:
+            await self._db(self._due_now, list(waiters))
+            self.wake()
 
     async def _update(self, task_id: str, status: str, **values: Any) -> None:
         def work(s: Session) -> None:
@@ -311,6 +330,14 @@ class TaskRunner:
         if ids:
             s.execute(update(Task).where(Task.id.in_(ids), Task.worker == self.worker)
                       .values(lease_until=utcnow() + self.lease))
+
+    def _ended(self, s: Session, task_id: str) -> bool:
+        row = s.get(Task, task_id)
+        return row is None or row.status in (SUCCESS, FAILURE)
+
+    def _due_now(self, s: Session, ids: list[str]) -> None:
+        s.execute(update(Task).where(Task.id.in_(ids), Task.status == PENDING,
+                                     Task.worker.is_(None)).values(lease_until=None))
 
     def _release(self, s: Session, task_id: str, delay: float = 0, message: str = "",
                  attempts: int | None = None) -> None:

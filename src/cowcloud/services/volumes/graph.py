@@ -37,8 +37,9 @@ async def build(env: Env, inp: dict[str, Any]) -> bool:
     On failure nothing of the new device (or of a clone snapshot made for it) is left. True
     when the new device is a clone deeper than the clone-depth bound (flatten.py queues it).
 
-    Only the steps that change the clone graph (a clone, a clone snapshot) hold the graph
-    lock: a copy of many GiB must not stall every other volume's delete meanwhile."""
+    Only the steps that change the clone graph of volumes (a clone of a volume's snapshot, a
+    clone snapshot) hold the graph lock: a copy of many GiB must not stall every other
+    volume's delete meanwhile."""
     backend = env.backend(inp["cluster"])
     dev = DeviceRef(inp["pool"], f"volume-{inp['volume_id']}")
     size = inp["size"]
@@ -84,9 +85,11 @@ async def _from_image(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict[
     copies = src["copies"]
     here = [c for c in copies if c["cluster_id"] == backend.info.cluster_id]
     if raw and here:
+        # No graph lock: an image's device is never collected by this graph (the image
+        # service's reaper removes it, and rbd refuses it while this clone exists), so volumes
+        # from one image clone side by side rather than one at a time.
         c = here[0]
-        async with env.graph_lock:
-            await backend.clone(SnapRef(DeviceRef(c["pool"], c["device"]), c["snap"]), dev)
+        await backend.clone(SnapRef(DeviceRef(c["pool"], c["device"]), c["snap"]), dev)
         return
     c = here[0] if here else copies[0]
     src_backend = env.backend(c["cluster"])

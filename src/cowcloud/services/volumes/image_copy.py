@@ -4,10 +4,10 @@ is a COW clone of that copy. This is what the DCN guide asks operators to do by 
 image to the edge store before booting there); Cinder itself would download the image into
 every volume.
 
-The build task waits for the copy by retrying (Retry), never holding the clone graph while it
-waits. It falls back to copying the bytes straight into the volume when there is no store in
-the cluster, the image is not raw (copy-image never converts), or the copy fails or is refused
-for good.
+The build task waits for the copy by retrying (Retry, run again the moment the copy task
+ends), never holding the clone graph or a runner slot while it waits. It falls back to copying
+the bytes straight into the volume when there is no store in the cluster, the image is not raw
+(copy-image never converts), or the copy fails or is refused for good.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def local_source(env: Env, inp: dict[str, Any], control: Control) -> dict[
         record = env.tasks.get(task_id)
         if record is not None and record.status in (PENDING, PROCESSING):
             raise Retry(POLL_SECONDS, f"waiting for the copy of image {src['image_id']} "
-                                      f"into store {store}")
+                                      f"into store {store}", after=task_id)
         why = record.message if record is not None and record.status == FAILURE else "gone"
         return await _direct(control, fresh, f"the copy into store {store} failed: {why}")
     try:
@@ -66,7 +66,8 @@ async def local_source(env: Env, inp: dict[str, Any], control: Control) -> dict[
     if task_id is None:
         return fresh
     await control.save_state(copy_task=task_id)
-    raise Retry(POLL_SECONDS, f"copying image {src['image_id']} into store {store}")
+    raise Retry(POLL_SECONDS, f"copying image {src['image_id']} into store {store}",
+                after=task_id)
 
 
 async def _direct(control: Control, src: dict[str, Any], why: str) -> dict[str, Any]:

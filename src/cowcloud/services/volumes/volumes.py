@@ -246,9 +246,10 @@ def list_volumes(s: Session, ctx: RequestContext, params: dict[str, str], versio
     total = len(rows)
     rows = listing.sort_rows(rows, listing.sort_keys(params, SORT_KEYS), getattr)
     chunk, more = listing.page(rows, params, lambda r: r.id, VolumeNotFound)
+    attached = attachments.in_volumes(s, [r.id for r in chunk], ctx) if detail else {}
     out: dict[str, Any] = {"volumes": [
         volume_detail(r, type_names.get(r.volume_type_id, r.volume_type_id), ctx, version, base,
-                      attachments=attachments.in_volume(s, r, ctx))
+                      attachments=attached[r.id])
         if detail else volume_summary(r, base) for r in chunk]}
     if more:
         out["volumes_links"] = [{"rel": "next", "href": _next(base, detail, params, chunk)}]
