@@ -21,6 +21,7 @@ Semantics every backend keeps (the contract suite in tests/storage checks them o
   instance address, "IP:0/NONCE", the one `LockOwner.address` shows). `blocklist(client)` makes
   the cluster refuse every later request of that client with Fenced, until it expires or
   `unblocklist(client)`; requests of a device opened before stay refused after that (reopen).
+  Blocklisting a client listed already keeps its entry and expiry, as Ceph's mon does.
   Blocklisting this connection's own address (or its whole host) is refused. `fence(dev)`
   blocklists every foreign lock owner of the device, then breaks their locks: after it, a host
   thought dead cannot write the device even if it was alive, and another host may take it over.

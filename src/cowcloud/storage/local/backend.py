@@ -36,7 +36,7 @@ from ..contract import (
     SnapshotInfo,
     Usage,
 )
-from ..errors import AlreadyExists, HasSnapshots, InvalidArgument, NotFound
+from ..errors import AlreadyExists, Busy, HasSnapshots, InvalidArgument, NotFound
 from . import dataio, locks, qemu_img, snapshots
 from . import meta as metadata
 from ._errors import map_errors
@@ -45,6 +45,9 @@ from .handles import Handles
 from .layout import Layout, round_up
 
 _MAX_CLUSTER = 2 * MiB  # qcow2's largest cluster size; ours use the default 64 KiB
+# How long fence() waits for a fenced backend to let go of the device (its janitor does so
+# within a second of noticing); past it, the holder is stuck and fence() says Busy.
+RELEASE_TIMEOUT = 15.0
 
 
 def _ref(dev: DeviceRef) -> DeviceRef:
@@ -366,3 +369,26 @@ class LocalBackend(BaseBackend):
 
     async def blocklisted(self) -> list[BlocklistEntry]:
         return self._blocklist.entries()
+
+    async def fence(self, dev: DeviceRef, *, expire_seconds: float | None = None
+                    ) -> list[LockOwner]:
+        """As on rbd; then waits until the fenced clients have closed the device, which
+        qemu's image lock keeps to one process (on Ceph the OSDs cut them off at once)."""
+        owners = await super().fence(dev, expire_seconds=expire_seconds)
+        if any(o.address != self._address for o in owners):
+            await self._released(dev)
+        return owners
+
+    async def _released(self, dev: DeviceRef) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RELEASE_TIMEOUT
+        while True:
+            async with self._handles.exclusive(dev):  # our own server closed too
+                try:
+                    await snapshots.probe_unused(self._layout.chain(dev))
+                    return
+                except Busy as exc:
+                    if loop.time() > deadline:
+                        raise Busy(f"{dev} is fenced, but another process still has it open "
+                                   f"after {RELEASE_TIMEOUT:.0f} s: {exc}") from exc
+            await asyncio.sleep(0.1)

@@ -86,6 +86,8 @@ class Blocklist:
         expire = check_expiry(expire_seconds) or DEFAULT_EXPIRY
         async with metadata.FileLock(self._lock):
             entries = self.current()
+            if client in entries:
+                return  # kept with its expiry, as Ceph's mon keeps an entry it has
             entries[client] = time.time() + expire
             self._write(entries)
 

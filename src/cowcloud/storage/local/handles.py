@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from ..contract import DeviceRef
-from ..errors import Unavailable
+from ..errors import Fenced, Unavailable
 from . import meta as metadata
 from ._errors import map_errors
 from .layout import Layout
@@ -201,9 +201,16 @@ class Handles:
         while True:
             await asyncio.sleep(min(1.0, self.idle_timeout / 2))
             now = loop.time()
+            try:
+                self._guard()
+                fenced = False
+            except Fenced:
+                # Let go of every device now: the client that fenced us waits to take them
+                # over (qemu's image lock keeps a device to one process).
+                fenced = True
             for dev, h in list(self._handles.items()):
                 if (h.client is not None and h.users == 0 and not h.lock.locked()
-                        and now - h.last_used >= self.idle_timeout):
+                        and (fenced or now - h.last_used >= self.idle_timeout)):
                     async with h.lock:
                         if h.users == 0:
                             await self._stop(h)

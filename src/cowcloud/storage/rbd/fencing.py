@@ -62,7 +62,8 @@ class FenceOps:
 
     async def blocklist(self, client: str, expire_seconds: float | None = None) -> None:
         """Blocklists a client (an instance address, or an IP for its whole host) for
-        `expire_seconds` (the cluster's default, one hour, when None); again: a new expiry."""
+        `expire_seconds` (the cluster's default, one hour, when None). A client listed already
+        keeps its entry and expiry: the mon only inserts new entries."""
         cluster = self.cluster
         parse_addr(client)
         expire = check_expiry(expire_seconds)
