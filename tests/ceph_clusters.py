@@ -92,3 +92,12 @@ def stop_mon(dir: Path, timeout: float = 60) -> None:
 
 def start_mon(dir: Path, timeout: float = 90) -> None:
     _daemons("start-mon", dir, timeout)
+
+
+def start_mgr(dir: Path, timeout: float = 120) -> None:
+    """Starts a ceph-mgr and waits until `ceph df` reports the pools (pool statistics need it)."""
+    _daemons("start-mgr", dir, timeout)
+
+
+def stop_mgr(dir: Path, timeout: float = 60) -> None:
+    _daemons("stop-mgr", dir, timeout)

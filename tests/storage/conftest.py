@@ -72,3 +72,22 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path,
         await remove_all(b, prefix)
     finally:
         await b.close()
+
+
+@pytest.fixture
+async def peer(request: pytest.FixtureRequest, backend: BaseBackend,
+               tmp_path: Path) -> AsyncIterator[BaseBackend]:
+    """A second client of the backend's cluster (another host, as fencing sees it): its own
+    Ceph connection, or another LocalBackend on the same folder."""
+    if backend.info.kind == "rbd":
+        b = await open_rbd(request.getfixturevalue("ceph"), "ceph-b")
+    else:
+        b = await open_local(tmp_path / "local", "local-b")
+    try:
+        yield b
+    finally:
+        # Never leave it fenced: the next test's clients must not meet its entry.
+        client = await b.client_id()
+        if client in {e.client for e in await backend.blocklisted()}:
+            await backend.unblocklist(client)
+        await b.close()

@@ -3,6 +3,7 @@
 from .base import BaseBackend, Undo
 from .contract import (
                        BackendInfo,
+                       BlocklistEntry,
                        DeviceInfo,
                        DeviceRef,
                        Extent,
@@ -10,6 +11,7 @@ from .contract import (
                        KiB,
                        LockOwner,
                        MiB,
+                       PoolUsage,
                        SnapRef,
                        SnapshotInfo,
                        Usage,
@@ -18,6 +20,7 @@ from .contract import (
 from .errors import (
                        AlreadyExists,
                        Busy,
+                       Fenced,
                        HasChildren,
                        HasSnapshots,
                        InvalidArgument,
@@ -32,9 +35,10 @@ from .errors import (
 )
 
 __all__ = [
-    "GiB", "KiB", "MiB", "BackendInfo", "BaseBackend", "DeviceInfo", "DeviceRef",
-    "Extent", "LockOwner", "SnapRef", "SnapshotInfo", "Undo", "Usage", "can_clone",
-    "AlreadyExists", "Busy", "HasChildren", "HasSnapshots", "InvalidArgument", "NoSpace",
+    "GiB", "KiB", "MiB", "BackendInfo", "BaseBackend", "BlocklistEntry", "DeviceInfo",
+    "DeviceRef", "Extent", "LockOwner", "PoolUsage", "SnapRef", "SnapshotInfo", "Undo", "Usage",
+    "can_clone",
+    "AlreadyExists", "Busy", "Fenced", "HasChildren", "HasSnapshots", "InvalidArgument", "NoSpace",
     "NotFound", "NotSupported", "PermissionDenied", "ReadOnly", "SnapshotProtected",
     "StorageError", "Unavailable",
 ]

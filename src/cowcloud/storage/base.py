@@ -12,11 +12,13 @@ from typing import Any
 
 from .contract import (
     BackendInfo,
+    BlocklistEntry,
     DeviceInfo,
     DeviceRef,
     Extent,
     LockOwner,
     MiB,
+    PoolUsage,
     Progress,
     SnapRef,
     SnapshotInfo,
@@ -51,6 +53,17 @@ def check_lock_id(lock_id: str) -> str:
     if not isinstance(lock_id, str) or not lock_id or len(lock_id) > 256 or "\0" in lock_id:
         raise InvalidArgument(f"invalid lock id {lock_id!r}: use 1-256 characters")
     return lock_id
+
+
+def check_expiry(expire_seconds: float | None) -> float | None:
+    """A blocklist entry's lifetime: None for the cluster's default (one hour on Ceph)."""
+    if expire_seconds is None:
+        return None
+    if (isinstance(expire_seconds, bool) or not isinstance(expire_seconds, int | float)
+            or not 0 < expire_seconds < 10 * 365 * 86400):
+        raise InvalidArgument(f"invalid expiry {expire_seconds!r}: seconds, more than 0 and "
+                              "less than ten years (None: the cluster's default)")
+    return float(expire_seconds)
 
 
 def check_range(size: int, offset: int, length: int) -> None:
@@ -168,6 +181,9 @@ class BaseBackend(abc.ABC):
     async def usage(self, dev: DeviceRef) -> Usage:
         raise NotSupported("usage", backend=self.name)
 
+    async def pool_usage(self, pool: str) -> PoolUsage:
+        raise NotSupported("pool_usage", backend=self.name)
+
     # data
 
     async def write(self, dev: DeviceRef, offset: int, data: bytes) -> None:
@@ -218,6 +234,39 @@ class BaseBackend(abc.ABC):
 
     async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None:
         raise NotSupported("break_lock", backend=self.name)
+
+    # fencing (`ceph osd blocklist`)
+
+    async def client_id(self) -> str:
+        raise NotSupported("client_id", backend=self.name)
+
+    async def blocklist(self, client: str, expire_seconds: float | None = None) -> None:
+        raise NotSupported("blocklist", backend=self.name)
+
+    async def unblocklist(self, client: str) -> None:
+        raise NotSupported("unblocklist", backend=self.name)
+
+    async def blocklisted(self) -> list[BlocklistEntry]:
+        raise NotSupported("blocklisted", backend=self.name)
+
+    async def fence(self, dev: DeviceRef, *, expire_seconds: float | None = None
+                    ) -> list[LockOwner]:
+        """Blocklists every lock owner of `dev` but this connection, then breaks every lock:
+        the takeover of a device whose holder is taken for dead (an evacuation). Returns the
+        owners it found, for the caller's record; none is a no-op.
+
+        Blocklisting goes first: once a lock is gone, a holder that was alive after all
+        could write again, unless the cluster already refuses it. Our own lock is broken
+        without fencing ourselves."""
+        check_expiry(expire_seconds)
+        me = await self.client_id()
+        owners = await self.lock_owners(dev)
+        for owner in owners:
+            if owner.address and owner.address != me:
+                await self.blocklist(owner.address, expire_seconds)
+        for owner in owners:
+            await self.break_lock(dev, owner)
+        return owners
 
     # ------------------------------------------------ optional, "not supported" by default
 

@@ -17,12 +17,23 @@ Semantics every backend keeps (the contract suite in tests/storage checks them o
   nobody, the holder included, may change the device: write, resize, snapshot, flatten and
   remove are refused with Busy naming the holder, on both backends alike. `lock_owners()` also
   lists a writer's own lock (a crashed QEMU's, say), which `break_lock()` recovers.
+- Fencing, as `ceph osd blocklist` does it: `client_id()` names this connection (on rbd the rados
+  instance address, "IP:0/NONCE", the one `LockOwner.address` shows). `blocklist(client)` makes
+  the cluster refuse every later request of that client with Fenced, until it expires or
+  `unblocklist(client)`; requests of a device opened before stay refused after that (reopen).
+  Blocklisting a client listed already keeps its entry and expiry, as Ceph's mon does.
+  Blocklisting this connection's own address (or its whole host) is refused. `fence(dev)`
+  blocklists every foreign lock owner of the device, then breaks their locks: after it, a host
+  thought dead cannot write the device even if it was alive, and another host may take it over.
+- `pool_usage(pool)`: what the pool can still grow by, what it stores, and the sum of its
+  devices' sizes (thin provisioning: the last may exceed the first two).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 KiB = 1 << 10
@@ -89,6 +100,24 @@ class LockOwner:
     lock_id: str  # the cookie the holder chose
     owner: str  # who holds it: "client.4123" on rbd, "host:pid" locally
     address: str  # where the holder connected from, for fencing decisions
+
+
+@dataclass(frozen=True)
+class BlocklistEntry:
+    client: str  # as the cluster spells it ("127.0.0.1:0/3107546986"; a whole host "IP:0/0")
+    until: datetime  # when the cluster forgets it (UTC)
+
+
+@dataclass(frozen=True)
+class PoolUsage:
+    available: int  # bytes the pool can still grow by (rbd: `ceph df` MAX AVAIL, under quota)
+    used: int  # bytes stored in the pool (rbd: STORED, before replication)
+    provisioned: int  # sum of the pool's device sizes (what they could grow to)
+
+    @property
+    def total(self) -> int:
+        """used + available: the pool's capacity as Cinder's get_pools reports it."""
+        return self.used + self.available
 
 
 class HasInfo(Protocol):

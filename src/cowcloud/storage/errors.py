@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..errors import Conflict, Denied, Error, Invalid, NotFound, TooLarge, Unavailable
 
-__all__ = ["AlreadyExists", "Busy", "FormatMismatch", "HasChildren", "HasSnapshots",
+__all__ = ["AlreadyExists", "Busy", "Fenced", "FormatMismatch", "HasChildren", "HasSnapshots",
            "InvalidArgument", "NoSpace", "NotFound", "NotSupported", "PermissionDenied",
            "ReadOnly", "SnapshotProtected", "StorageError", "TooLarge", "Unavailable",
            "UnsafeImage"]
@@ -70,6 +70,13 @@ class NoSpace(StorageError):
     """The pool or disk is full."""
 
     status = 507
+
+
+class Fenced(Unavailable):
+    """The cluster refuses this client: it was blocklisted (fenced), as a host taken for dead is.
+
+    Not transient like its base: the connection stays refused until the entry expires or is
+    removed, and devices opened before stay refused even then (close and reopen them)."""
 
 
 class NotSupported(Error):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
@@ -23,24 +24,30 @@ from typing import Any
 from ..base import BaseBackend, check_name, check_range, check_size
 from ..contract import (
     BackendInfo,
+    BlocklistEntry,
     DeviceInfo,
     DeviceRef,
     Extent,
     LockOwner,
     MiB,
+    PoolUsage,
     Progress,
     SnapRef,
     SnapshotInfo,
     Usage,
 )
-from ..errors import AlreadyExists, HasSnapshots, InvalidArgument, NotFound
+from ..errors import AlreadyExists, Busy, HasSnapshots, InvalidArgument, NotFound
 from . import dataio, locks, qemu_img, snapshots
 from . import meta as metadata
 from ._errors import map_errors
+from .fencing import Blocklist, check_client
 from .handles import Handles
 from .layout import Layout, round_up
 
 _MAX_CLUSTER = 2 * MiB  # qcow2's largest cluster size; ours use the default 64 KiB
+# How long fence() waits for a fenced backend to let go of the device (its janitor does so
+# within a second of noticing); past it, the holder is stuck and fence() says Busy.
+RELEASE_TIMEOUT = 15.0
 
 
 def _ref(dev: DeviceRef) -> DeviceRef:
@@ -69,10 +76,14 @@ class LocalBackend(BaseBackend):
         self.name = name
         self.path = Path(path)
         self._layout = Layout(self.path)
-        self._handles = Handles(self._layout, idle_timeout)
+        self._blocklist = Blocklist(self._layout.root)
+        self._handles = Handles(self._layout, idle_timeout, guard=self._unfenced)
         self._cluster_id: str | None = None
         host = socket.gethostname()
-        self._owner, self._address = f"{host}:{os.getpid()}", host
+        self._owner = f"{host}:{os.getpid()}"
+        # This instance's client id, as a Ceph connection's instance address: the address its
+        # locks show, and what fencing names. Each backend object is its own client.
+        self._address = f"{host}:{os.getpid()}/{secrets.randbelow(1 << 32)}"
 
     # -- lifecycle and identity ------------------------------------------------------------
 
@@ -222,6 +233,25 @@ class LocalBackend(BaseBackend):
     async def usage(self, dev: DeviceRef) -> Usage:
         return await dataio.usage(self._layout, self._handles, _ref(dev))
 
+    async def pool_usage(self, pool: str) -> PoolUsage:
+        """The pool folder's file system free space (statvfs, as an unprivileged user sees it),
+        the blocks the pool's files take, and its devices' exact sizes."""
+        folder = self._pool(pool)
+
+        def measure() -> PoolUsage:
+            with map_errors(f"usage of pool {pool}"):
+                st = os.statvfs(folder)
+                used = provisioned = 0
+                for entry in os.scandir(folder):
+                    with contextlib.suppress(FileNotFoundError):  # removed while we count
+                        used += entry.stat(follow_symlinks=False).st_blocks * 512
+                for name in self._layout.device_names(pool):
+                    with contextlib.suppress(NotFound):
+                        provisioned += dataio.exact_size(self._layout, DeviceRef(pool, name))
+            return PoolUsage(available=st.f_bavail * st.f_frsize, used=used,
+                             provisioned=provisioned)
+        return await asyncio.to_thread(measure)
+
     async def changed_extents(self, dev: DeviceRef, since: str) -> list[Extent]:
         return await dataio.changed_extents(self._layout, self._handles, _ref(dev),
                                             check_name("snapshot", since))
@@ -324,6 +354,48 @@ class LocalBackend(BaseBackend):
         return locks.owners(self._layout, _ref(dev))
 
     async def break_lock(self, dev: DeviceRef, owner: LockOwner) -> None:
-        """Drops another holder's lock (a dead host's). Nothing needs fencing locally: the
-        folder is one machine's, and a live holder's own writes are refused while locked."""
+        """Drops another holder's lock. Unlike rbd it does not blocklist the holder itself:
+        fence() does, and a live holder's own writes are refused while locked anyway."""
         await locks.drop(self._layout, self._handles, _ref(dev), owner.lock_id, owner.owner)
+
+    # -- fencing, emulated for the processes sharing this folder (fencing.py) ---------------
+
+    def _unfenced(self) -> None:
+        self._blocklist.check(self._address)
+
+    async def client_id(self) -> str:
+        return self._address
+
+    async def blocklist(self, client: str, expire_seconds: float | None = None) -> None:
+        if check_client(client) == self._address:
+            raise InvalidArgument(f"refusing to blocklist {client}: it is this backend")
+        await self._blocklist.add(client, expire_seconds)
+
+    async def unblocklist(self, client: str) -> None:
+        await self._blocklist.remove(check_client(client))
+
+    async def blocklisted(self) -> list[BlocklistEntry]:
+        return self._blocklist.entries()
+
+    async def fence(self, dev: DeviceRef, *, expire_seconds: float | None = None
+                    ) -> list[LockOwner]:
+        """As on rbd; then waits until the fenced clients have closed the device, which
+        qemu's image lock keeps to one process (on Ceph the OSDs cut them off at once)."""
+        owners = await super().fence(dev, expire_seconds=expire_seconds)
+        if any(o.address != self._address for o in owners):
+            await self._released(dev)
+        return owners
+
+    async def _released(self, dev: DeviceRef) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RELEASE_TIMEOUT
+        while True:
+            async with self._handles.exclusive(dev):  # our own server closed too
+                try:
+                    await snapshots.probe_unused(self._layout.chain(dev))
+                    return
+                except Busy as exc:
+                    if loop.time() > deadline:
+                        raise Busy(f"{dev} is fenced, but another process still has it open "
+                                   f"after {RELEASE_TIMEOUT:.0f} s: {exc}") from exc
+            await asyncio.sleep(0.1)

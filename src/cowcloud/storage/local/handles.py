@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from ..contract import DeviceRef
-from ..errors import Unavailable
+from ..errors import Fenced, Unavailable
 from . import meta as metadata
 from ._errors import map_errors
 from .layout import Layout
@@ -42,9 +42,12 @@ class Handle:
 
 
 class Handles:
-    def __init__(self, layout: Layout, idle_timeout: float = 5.0) -> None:
+    def __init__(self, layout: Layout, idle_timeout: float = 5.0,
+                 guard: Callable[[], None] | None = None) -> None:
         self._layout = layout
         self.idle_timeout = idle_timeout
+        # Called before every request (I/O or structural): raises to refuse it (fencing.py).
+        self._guard = guard or (lambda: None)
         self._handles: dict[DeviceRef, Handle] = {}
         # Held while a file that other chains may read (a snapshot layer) is rewritten: no
         # server may start meanwhile, since qemu-nbd opens the whole chain.
@@ -83,6 +86,7 @@ class Handles:
     @asynccontextmanager
     async def io(self, dev: DeviceRef) -> AsyncIterator[Handle]:
         """The device's handle with a running NBD connection, counted as in use meanwhile."""
+        self._guard()
         h = self._pin(dev)
         try:
             while True:
@@ -150,6 +154,7 @@ class Handles:
         shared_files: also stops every other server and keeps new ones from starting (a snapshot
         layer that other devices' chains read will change).
         """
+        self._guard()
         handles = [self._pin(dev) for dev in sorted(set(devs))]
         try:
             async with AsyncExitStack() as stack:
@@ -196,9 +201,16 @@ class Handles:
         while True:
             await asyncio.sleep(min(1.0, self.idle_timeout / 2))
             now = loop.time()
+            try:
+                self._guard()
+                fenced = False
+            except Fenced:
+                # Let go of every device now: the client that fenced us waits to take them
+                # over (qemu's image lock keeps a device to one process).
+                fenced = True
             for dev, h in list(self._handles.items()):
                 if (h.client is not None and h.users == 0 and not h.lock.locked()
-                        and now - h.last_used >= self.idle_timeout):
+                        and (fenced or now - h.last_used >= self.idle_timeout)):
                     async with h.lock:
                         if h.users == 0:
                             await self._stop(h)

@@ -17,6 +17,7 @@ from ...errors import Error
 from ..errors import (
     AlreadyExists,
     Busy,
+    Fenced,
     HasSnapshots,
     InvalidArgument,
     NoSpace,
@@ -52,10 +53,11 @@ _BY_CLASS: tuple[tuple[type[BaseException], type[Error]], ...] = (
     (rbd.FunctionNotSupported, NotSupported),
     (rbd.OperationNotSupported, NotSupported),
     (rbd.Timeout, Unavailable),
-    (rbd.ConnectionShutdown, Unavailable),
+    # ESHUTDOWN is Ceph's EBLOCKLISTED: the OSDs refuse this client, which was fenced.
+    (rbd.ConnectionShutdown, Fenced),
+    (rados.ConnectionShutdown, Fenced),
     (rados.TimedOut, Unavailable),
     (rados.InterruptedOrTimeoutError, Unavailable),
-    (rados.ConnectionShutdown, Unavailable),
     (rados.NotConnected, Unavailable),
 )
 
@@ -75,6 +77,7 @@ _BY_ERRNO: dict[int, type[Error]] = {
     E.EDQUOT: NoSpace,
     E.EOPNOTSUPP: NotSupported,
     E.ENOSYS: NotSupported,
+    E.ESHUTDOWN: Fenced,
 }
 
 
@@ -82,6 +85,9 @@ def _make(cls: type[Error], message: str) -> Error:
     if cls is NotSupported:
         # NotSupported builds its own sentence from the operation's name.
         return NotSupported(message)
+    if cls is Fenced:
+        return Fenced(f"{message} (the cluster refuses this client: it was blocklisted, "
+                      "fenced by another host; reopen once unblocklisted)")
     return cls(message)
 
 
@@ -103,7 +109,7 @@ def translate(exc: BaseException, what: str) -> Error:
     code = getattr(exc, "errno", None)
     if isinstance(code, int) and code in _BY_ERRNO:
         return _make(_BY_ERRNO[code], f"{what}: {exc}")
-    # Anything else from the cluster (EIO, EBLOCKLISTED/ESHUTDOWN, state errors): not the
+    # Anything else from the cluster (EIO, state errors): not the
     # caller's fault and possibly transient.
     return Unavailable(f"{what}: {exc}")
 

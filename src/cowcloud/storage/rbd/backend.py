@@ -11,21 +11,25 @@ from ..base import BaseBackend, check_name
 from ..contract import BackendInfo, DeviceRef, SnapRef
 from ..errors import NotFound, Unavailable
 from .attach import AttachOps
+from .capacity import CapacityOps
 from .clones import CloneOps
 from .cluster import RbdCluster
 from .devices import DeviceOps
+from .fencing import FenceOps
 from .io import IoOps
 from .locks import LockOps
 from .snapshots import SnapshotOps
 from .timeouts import Timeouts
 
 
-class RbdBackend(DeviceOps, IoOps, SnapshotOps, CloneOps, LockOps, AttachOps, BaseBackend):
+class RbdBackend(DeviceOps, CapacityOps, IoOps, SnapshotOps, CloneOps, LockOps, FenceOps,
+                 AttachOps, BaseBackend):
     """Block devices are RBD images (format 2, layering + exclusive-lock + object-map +
     fast-diff + deep-flatten) in the pools of one cluster, over one long-lived connection.
 
-    The contract's operations live with their concern (devices.py, io.py, snapshots.py,
-    clones.py, locks.py), each a mixin over `self.cluster`; this class holds the lifecycle."""
+    The contract's operations live with their concern (devices.py, capacity.py, io.py,
+    snapshots.py, clones.py, locks.py, fencing.py), each a mixin over `self.cluster`; this
+    class holds the lifecycle."""
 
     kind = "rbd"
 

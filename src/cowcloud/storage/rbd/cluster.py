@@ -25,7 +25,7 @@ import rados  # type: ignore[import-not-found]
 import rbd  # type: ignore[import-not-found]
 
 from ..contract import DeviceRef
-from ..errors import NotFound, Unavailable
+from ..errors import Fenced, NotFound, Unavailable
 from ._errors import error_for_errno, map_rbd_errors
 from .timeouts import Timeouts
 
@@ -110,6 +110,7 @@ class RbdCluster:
         self._rbd = rbd.RBD()
         self._sessions: set[ImageSession] = set()
         self._busy = 0  # executor jobs running now
+        self.fenced = False  # last seen blocklisted (check_fenced)
         self._busy_lock = threading.Lock()
 
     # -------------------------------------------------------------- lifecycle
@@ -194,6 +195,15 @@ class RbdCluster:
     def address(self) -> str:
         """This client's messenger address, as lock listings show it."""
         return self._address
+
+    def check_fenced(self) -> None:
+        """Raises Fenced if the cluster blocklists this connection (or its host); only inside
+        executor jobs. A blocklisted client may still ask the mon."""
+        from .fencing import covers, listed  # fencing.py builds on this module
+        self.fenced = any(covers(e.client, self._address) for e in listed(self))
+        if self.fenced:
+            raise Fenced(f"this client ({self._address}) is blocklisted: it was fenced by "
+                         "another host; its writes in flight will never complete")
 
     @property
     def instance_id(self) -> int:
@@ -320,6 +330,11 @@ class ImageSession:
         self._what = what
         self._lock = asyncio.Lock()  # one job at a time on this image
 
+    def check_fenced(self) -> None:
+        """Fenced if this connection is blocklisted; only inside executor jobs. Once it is, the
+        image's writes in flight never return, and close() no longer waits for them."""
+        self._cluster.check_fenced()
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._lock:
             if self._image is None:
@@ -344,9 +359,10 @@ class ImageSession:
         # Shielded: a cancelled caller must not leave the image open (and locked) behind it.
         # Bounded: librbd's close can wait without end on a cluster whose OSD went away
         # mid-write; the caller goes on and the close finishes (or not) in the background.
-        done, _ = await asyncio.wait({fut}, timeout=self._cluster.timeouts.stall)
+        # A fenced connection's close waits for writes that never end: do not wait long.
+        grace = CLOSE_GRACE if self._cluster.fenced else self._cluster.timeouts.stall
+        done, _ = await asyncio.wait({fut}, timeout=grace)
         if not done:
-            log.warning("%s: the image did not close in %g s; left open", self._what,
-                        self._cluster.timeouts.stall)
+            log.warning("%s: the image did not close in %g s; left open", self._what, grace)
         elif not fut.cancelled() and fut.exception() is not None:
             raise fut.exception()  # type: ignore[misc]

@@ -27,6 +27,7 @@ from .cluster import Image, ImageSession, RbdCluster
 from .devices import allocated
 from .locks import ensure_unlocked
 
+FENCE_CHECK = 1.0  # seconds a write window waits before it asks whether we were fenced
 # aio writes in flight per stream: 8 x 8 MiB matched `rbd import` here, and stays under
 # librados' 100 MiB in-flight throttle (past it, aio_write blocks its caller).
 WRITE_WINDOW = 8
@@ -131,9 +132,15 @@ class _WriteWindow:
 
     def _acquire(self) -> None:
         # Never an unbounded wait on an executor worker: SIGTERM could not end it.
-        if not self._slots.acquire(timeout=self._stall):
+        waited = 0.0
+        while not self._slots.acquire(timeout=min(FENCE_CHECK, self._stall - waited)):
+            waited += FENCE_CHECK
             self._raise()
-            raise Unavailable(f"{self._what}: no write completed for {self._stall:g} s")
+            # With zero-copy writes, librbd (16.2) never completes an aio write of a
+            # blocklisted client: ask the mon, rather than wait for the stall to end it.
+            self._session.check_fenced()
+            if waited >= self._stall:
+                raise Unavailable(f"{self._what}: no write completed for {self._stall:g} s")
 
     def _raise(self) -> None:
         if self._errors:

@@ -14,6 +14,7 @@ from ..base import check_lock_id
 from ..contract import DeviceRef, LockOwner
 from ..errors import AlreadyExists, Busy, NotFound
 from .cluster import Image, RbdCluster
+from .fencing import listed
 
 MANAGED_TAG = "internal"  # the tag librbd's exclusive-lock feature puts on its lock
 
@@ -77,7 +78,8 @@ class LockOps:
 
         Blocklisting first means a holder that is not dead after all can no longer write once its
         lock is gone. Our own address is never blocklisted: that would cut off this connection and
-        every device in the cluster with it.
+        every device in the cluster with it. An owner blocklisted already (by fence()) keeps its
+        entry's expiry.
         """
         cluster = self.cluster
         def work(image: Image) -> None:
@@ -86,7 +88,8 @@ class LockOps:
             if not held:
                 raise NotFound(f"{dev} has no lock {owner.lock_id!r} held by {owner.owner}")
             address = held[0].address
-            if address and address != cluster.address:
+            if (address and address != cluster.address
+                    and address not in {e.client for e in listed(cluster)}):
                 cluster.rados.blocklist_add(address, 0)  # 0: the cluster's default expiry (1 h)
             image.break_lock(owner.owner, owner.lock_id)
         await cluster.with_image(dev, work, what=f"break lock {owner.lock_id!r} on {dev}")
