@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ... import __version__
 from ...block.targets import Target
 from ...db.models import Volume, VolumeSnapshot
+from ...errors import Error
 from ..context import RequestContext
 from ..errors import NotFound
 from ..policy import enforce
@@ -237,6 +238,17 @@ def satisfies(name: str, target: Target, specs: dict[str, str]) -> bool:
     return True
 
 
+async def _capacity(env: Env, target: Target) -> tuple[float | str, float | str]:
+    """(total, free) GiB of the target's pool as its cluster reports them; "unknown" (what
+    Cinder's drivers say, and what its capacity filter lets pass) when the cluster cannot tell,
+    e.g. a Ceph cluster whose ceph-mgr does not run."""
+    try:
+        usage = await env.backend(target.cluster).pool_usage(target.pool)
+    except Error:
+        return "unknown", "unknown"
+    return round(usage.total / GiB, 2), round(usage.available / GiB, 2)
+
+
 async def pools(env: Env, ctx: RequestContext, params: dict[str, str], *, detail: bool
                 ) -> list[dict[str, Any]]:
     enforce(ctx, "scheduler_extension:scheduler_stats:get_pools")
@@ -251,10 +263,9 @@ async def pools(env: Env, ctx: RequestContext, params: dict[str, str], *, detail
     for name, target in found.items():
         gib, devices = provisioned.get(name, (0, []))
         used = await _used_bytes(env, devices)
+        total, free = await _capacity(env, target)
         caps = {**capabilities_of(name, target),
-                # the pool's size is the cluster's to tell, not the volume service's (Cinder's
-                # drivers say "unknown" then, and its capacity filter lets them pass)
-                "total_capacity_gb": "unknown", "free_capacity_gb": "unknown",
+                "total_capacity_gb": total, "free_capacity_gb": free,
                 "allocated_capacity_gb": round(used / GiB, 2),
                 "provisioned_capacity_gb": gib, "reserved_percentage": 0,
                 "QoS_support": False, "thin_provisioning_support": True,
