@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(VolumeMicroversion)  # /volume/v3 answers name their microversion
     app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
-    app.include_router(identity_router)
     app.include_router(image_router)
+    app.include_router(identity_router)
     app.include_router(volume_router)
     return app
