@@ -4,7 +4,6 @@ credentials."""
 from __future__ import annotations
 
 from ..routing import ServiceRouter
-
 from . import appcreds, catalog, groups, resources, tokens
 
 router = ServiceRouter("/identity")

@@ -2,7 +2,6 @@
 tasks, metadata definitions."""
 
 from ..routing import ServiceRouter
-
 from . import data, images, info, metadefs, tasks, versions
 
 router = ServiceRouter("/image")

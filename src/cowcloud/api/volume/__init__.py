@@ -7,7 +7,6 @@ Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is
 from fastapi import Depends
 
 from ..routing import ServiceRouter
-
 from . import snapshots, types, versions, volumes
 from .common import same_project
 from .microversion import VolumeMicroversion
