@@ -7,31 +7,28 @@ caller is the whole RequestContext but its request and audit ids: policy and vis
 nothing else of it.
 
 Correctness before speed: an answer is never served once a write it could miss is committed.
-- Writes of this process: every commit that writes a table (Database.watch_writes: the ORM's
-  flushes and its bulk statements, which is how every image write is made) empties the cache
-  after the commit and before the request that wrote gets its answer, background tasks'
-  commits included. Only tables no view reads are left out (UNRELATED). A read that started
-  before such a commit does not keep what it read (the generation it started under is gone),
-  as the token cache does.
-- Writes of any other process on the same database file: each read first asks its connection
-  for SQLite's `PRAGMA data_version`, which changes whenever another connection (of any
-  process) has committed since that connection last asked. Any change, or a connection that
-  has never asked, empties the cache. Every commit by another connection lies between two asks
-  on each pooled connection, and the later ask drops what was kept before the commit, so a read
-  that starts after a commit cannot be answered from before it.
+Every lookup first asks a connection of its own, which never writes, for SQLite's
+`PRAGMA data_version` (3 us): it changes whenever any other connection, of this process or
+another one on the same database file, has committed. Any change empties the cache, so a read
+that starts after a commit cannot be answered from before it. An answer computed from rows read
+before a commit is not kept if it comes back after the emptying (the generation it was looked
+up under is gone), as in the token cache. Commits of this process that write a table views read
+also empty the cache at once (Database.watch_writes: after the commit, before the request that
+wrote gets its answer, background tasks' commits included), which makes sure of it twice.
+The lookup runs on the event loop, so a kept answer costs no trip to a thread: the probe never
+waits (no busy timeout), and any error of it counts as a change.
 PostgreSQL has no such counter, and several API processes may share one (DESIGN.md): there the
 cache is off and every read goes to the database.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from ...db import Database
 from ..context import RequestContext
@@ -42,7 +39,6 @@ UNRELATED = frozenset({"tasks", "revoked_tokens"})
 UNRELATED_PREFIXES = ("metadef_", "volume")
 MAX_VIEWS = 10_000  # image views held in all (a view is one to two KiB)
 MAX_LIST = 100  # longer pages are not kept: one would take too much of MAX_VIEWS
-_VERSION = "cowcloud_data_version"  # key in a pooled connection's info: the last one seen
 
 
 def caller_key(ctx: RequestContext) -> RequestContext:
@@ -52,30 +48,53 @@ def caller_key(ctx: RequestContext) -> RequestContext:
 
 class ReadCache:
     def __init__(self, db: Database, max_views: int = MAX_VIEWS) -> None:
-        self.enabled = db.engine.dialect.name == "sqlite"
+        url = db.engine.url
+        self.path = url.database if url.get_backend_name() == "sqlite" and url.database not in (
+            None, "", ":memory:") else None
+        self.enabled = self.path is not None
         self.max_views = max_views
         self.generation = 0
         self._views = 0
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._probe: sqlite3.Connection | None = None
+        self._version: int | None = None  # the probe's data_version when last asked
         db.watch_writes(self.tables_written)
 
-    def lookup(self, s: Session, key: Hashable) -> tuple[Any | None, int]:
-        """(the kept answer or None, the generation to store a fresh one under). Asks the
-        session's connection whether another connection committed since it last asked."""
+    def lookup(self, key: Hashable) -> tuple[Any | None, int]:
+        """(the kept answer or None, the generation to store a fresh one under, which must be
+        taken before the rows are read)."""
         if not self.enabled:
             return None, -1
-        record = s.connection().connection
-        version = record.dbapi_connection.execute("PRAGMA data_version").fetchone()[0]
-        if record.info.get(_VERSION) != version:
-            self.clear()  # before noting the version: a failure here leaves it unnoted
-            record.info[_VERSION] = version
         with self._lock:
+            if self._changed():
+                self._clear()
             found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found[0], self.generation
-            return None, self.generation
+            if found is None:
+                return None, self.generation
+            self._entries.move_to_end(key)
+            return found[0], self.generation
+
+    def _changed(self) -> bool:
+        """Whether any other connection committed since the probe last asked (or it cannot
+        tell)."""
+        try:
+            if self._probe is None:
+                assert self.path is not None
+                self._probe = sqlite3.connect(self.path, timeout=0, isolation_level=None,
+                                              check_same_thread=False)
+            version = self._probe.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            self.close()
+            return True
+        changed = version != self._version
+        self._version = version
+        return changed
+
+    def close(self) -> None:
+        probe, self._probe, self._version = self._probe, None, None
+        if probe is not None:
+            probe.close()
 
     def store(self, key: Hashable, value: Any, generation: int, views: int = 1) -> None:
         """Keeps `value` (`views` image views) if nothing was written since `generation` was
@@ -93,9 +112,12 @@ class ReadCache:
 
     def clear(self) -> None:
         with self._lock:
-            self.generation += 1
-            self._entries.clear()
-            self._views = 0
+            self._clear()
+
+    def _clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+        self._views = 0
 
     def tables_written(self, tables: frozenset[str]) -> None:
         """Database.watch_writes callback."""
