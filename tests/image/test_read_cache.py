@@ -196,7 +196,7 @@ def test_a_write_by_another_process_is_seen_at_once(local_srv: RunningServer,
     assert url.startswith("sqlite:///")
     iid = _image(local_alice)
     api = local_alice.api
-    for _ in range(3):  # over several of the pool's connections
+    for _ in range(3):  # each commit is seen, not only the first
         before = warm(local_srv, api, iid)
         subprocess.run([sys.executable, "-c", WRITER, url.removeprefix("sqlite:///"),
                         unique("renamed"), iid], check=True)
