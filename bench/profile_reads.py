@@ -110,10 +110,10 @@ def main() -> None:
             "list: the page's ids (visibility, order)": page_only,
             f"list: database + views ({args.images} images)": list_db,
             "show: database + view": show_db,
-            "list: JSON response": lambda: json_response(page(
+            "list: JSON response": lambda: view_response(page(
                 "images", [decorate(dict(i)) for i in listed], "/v2/images",
                 "/v2/schemas/images", [], None)).body,
-            "show: JSON response": lambda: json_response(decorate(dict(listed[0]))).body,
+            "show: JSON response": lambda: view_response(decorate(dict(listed[0]))).body,
         }
         print("stage                                          us/call")
         for name, fn in stages.items():
