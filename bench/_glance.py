@@ -23,9 +23,12 @@ import httpx
 from _common import run
 
 PEERS = Path(__file__).resolve().parent / "peers"  # our own peers (Keystone)
-# Glance's set-up is the shared one (../shared/peers beside the repo): given CEPH_CONF, it runs
-# Glance on that cluster instead of starting one of its own.
-SHARED_PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
+# Glance's set-up is the shared one (shared/peers beside the repo, or beside the folder of
+# worktrees the repo is checked out in): given CEPH_CONF, it runs Glance on that cluster instead
+# of starting one of its own.
+SHARED_PEERS = next((p / "shared" / "peers" for p in Path(__file__).resolve().parents[2:]
+                     if (p / "shared" / "peers").is_dir()),
+                    Path(__file__).resolve().parents[2] / "shared" / "peers")
 HEADERS = {"X-Identity-Status": "Confirmed", "X-Roles": "admin,member,reader",
            "X-Project-Id": "0123456789abcdef0123456789abcdef",
            "X-User-Id": "fedcba9876543210fedcba9876543210"}

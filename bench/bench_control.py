@@ -11,7 +11,9 @@ Scenarios, each run against cowcloud (one `cowcloud serve`, SQLite) and then aga
 keystonemiddleware's headers; Keystone 30 under uWSGI from bench/peers/keystone-setup.sh, both on
 SQLite, 1 process x 4 threads each, as devstack runs them):
 - reads: every client alternates GET /v2/images (a page of --images images) and GET
-  /v2/images/{id};
+  /v2/images/{id}; nothing writes meanwhile, so cowcloud answers all but the first of each
+  from its read cache (services/images/read_cache.py, SQLite), which Glance does not have;
+  `--baseline-src` with a checkout from before the cache measures reads without it;
 - tokens: every client issues project-scoped password tokens (POST /v3/auth/tokens, catalog
   included);
 - mix: every client lists, shows and issues a token in turn (a third of its requests each), so

@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -109,6 +111,21 @@ def test_image_writes_keep_the_cache_and_a_stale_validation_is_not_kept() -> Non
     cache.tables_written(frozenset({"*"}))  # (a statement whose table is unknown counts)
     cache.put("t", info, started)  # ...and what it read is not kept
     assert cache.get("t") is None
+
+
+def test_a_kept_token_past_its_expiry_is_refused(srv: RunningServer, http: httpx.Client,
+                                                make_member: Any) -> None:
+    """A hit under the keys it was checked with skips the decryption, not the clock."""
+    member: Member = make_member()
+    token = issue(http, member.password_auth()).headers["X-Subject-Token"]
+    assert http.get(READ, headers={"X-Auth-Token": token}).status_code == 200
+    auth = srv.app.state.runtime.auth
+    info, keys = auth.cache.lookup(token)
+    assert keys == auth.tokens.keys.loads  # kept with the keys of today
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    auth.cache.put(token, replace(info, payload=replace(info.payload, expires_at=past)),
+                   auth.cache.generation, keys)  # as the kept token will be, once it expires
+    assert http.get(READ, headers={"X-Auth-Token": token}).status_code == 401
 
 
 def _nice() -> int:

@@ -49,8 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ComputeMicroversion)  # and /compute/v2.1 answers theirs
     app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
-    app.include_router(identity_router)
     app.include_router(image_router)
+    app.include_router(identity_router)
     app.include_router(volume_router)
     app.include_router(compute_router)
     return app

@@ -22,6 +22,9 @@ from ..services.runtime import Runtime
 from .request_ids import request_id as current_request_id
 
 AUTH_HEADER = "X-Auth-Token"
+# Where a request's validated token is kept: a key of the ASGI scope, since reading a missing
+# attribute of request.state raises and catches an exception on every read
+TOKEN_KEY = "cowcloud.token_info"
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -42,7 +45,7 @@ async def get_token(request: Request) -> TokenInfo:
     to the database in a thread. Every such request keeps a core from password hashing for a
     moment (passwords.note_request), so that logins do not make it wait."""
     note_request()
-    cached: TokenInfo | None = getattr(request.state, "token_info", None)
+    cached: TokenInfo | None = request.scope.get(TOKEN_KEY)
     if cached is not None:
         return cached
     token = request.headers.get(AUTH_HEADER)
@@ -50,7 +53,7 @@ async def get_token(request: Request) -> TokenInfo:
         raise AuthenticationFailed()
     auth = get_runtime(request).auth
     info = auth.validate_cached(token) or await run_in_threadpool(auth.validate, token)
-    request.state.token_info = info
+    request.scope[TOKEN_KEY] = info
     return info
 
 

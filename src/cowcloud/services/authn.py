@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import Database
-from ..db.models import ApplicationCredential, Domain, Project, Role, User
+from ..db.models import ApplicationCredential, Domain, Project, Role, User, utcnow
 from .appcreds import delegated_roles, is_expired
 from .context import RequestContext
 from .errors import AuthenticationFailed, Invalid
@@ -52,6 +52,15 @@ class TokenInfo:
     app_cred: ApplicationCredential | None = None
 
     def context(self) -> RequestContext:
+        """The caller as services see it; built once per TokenInfo (a kept one serves every
+        read its token makes), which nothing changes after it is made."""
+        ctx: RequestContext | None = self.__dict__.get("_context")
+        if ctx is None:
+            ctx = self._make_context()
+            object.__setattr__(self, "_context", ctx)  # frozen: a cache, not a field
+        return ctx
+
+    def _make_context(self) -> RequestContext:
         return RequestContext(
             user_id=self.user.id, user_name=self.user.name,
             project_id=self.project.id if self.project else None,
@@ -199,7 +208,7 @@ class Authenticator:
         """The token's TokenInfo, from the cache or from the database; TokenInvalid if it is
         not valid (any more)."""
         try:
-            payload, info = self._cached(token)
+            payload, info, keys = self._cached(token)
             if info is not None:
                 return info
             generation = self.cache.generation  # before the rows are read
@@ -207,7 +216,7 @@ class Authenticator:
                 if self.tokens.is_revoked(s, payload):
                     raise TokenInvalid("revoked")
                 info = self._load(s, token, payload)
-            self.cache.put(token, info, generation)
+            self.cache.put(token, info, generation, keys)
             return info
         except TokenInvalid as exc:
             log.info("token refused: %s", exc.reason, extra={"reason": exc.reason})
@@ -215,20 +224,34 @@ class Authenticator:
 
     def validate_cached(self, token: str) -> TokenInfo | None:
         """validate() without the database: None when the token is not in the cache (then
-        validate() it, off the event loop). Cheap enough for the event loop: one decrypt."""
+        validate() it, off the event loop). Cheap enough for the event loop: a stat of the key
+        directory, and a decrypt only when the keys were loaded again since the token was kept."""
         try:
             return self._cached(token)[1]
         except TokenInvalid as exc:
             log.info("token refused: %s", exc.reason, extra={"reason": exc.reason})
             raise
 
-    def _cached(self, token: str) -> tuple[TokenPayload, TokenInfo | None]:
-        payload = self.tokens.decode(token)  # signature with today's keys, expiry
-        info = self.cache.get(token)
+    def _cached(self, token: str) -> tuple[TokenPayload, TokenInfo | None, int]:
+        """The token's payload (signature with today's keys, expiry), its kept TokenInfo if
+        any, and the key loads it was checked under."""
+        keys = self.tokens.keys
+        keys.fernet  # noqa: B018 -- loads the keys again if they were rotated
+        loads = keys.loads
+        found = self.cache.lookup(token)
+        if found is not None and found[1] == loads:
+            # decrypted with these very keys when kept: only time can have changed
+            info: TokenInfo | None = found[0]
+            payload = found[0].payload
+            if payload.expires_at <= utcnow():
+                raise TokenInvalid("expired")
+        else:
+            payload = self.tokens.decode(token)
+            info = found[0] if found is not None else None
         if info is not None and info.app_cred is not None and is_expired(info.app_cred):
             self.cache.forget(token)
             raise TokenInvalid("application credential deleted or expired")
-        return payload, info
+        return payload, info, loads
 
     def _load(self, s: Session, token: str, payload: TokenPayload) -> TokenInfo:
         """The rows a token names, refusing it where any is gone, disabled or role-less."""

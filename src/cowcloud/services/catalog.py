@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 INTERFACES = ("public", "internal", "admin")
 _NAMESPACE = uuid.UUID("0f5a3c1e-6a4b-4c8e-9d27-5b1f8f0c2a11")
 
 
+@lru_cache(maxsize=256)  # a token's catalog asks for three dozen of these; uuid5 is a SHA-1
 def _stable_id(*parts: str) -> str:
     return uuid.uuid5(_NAMESPACE, "/".join(parts)).hex
 

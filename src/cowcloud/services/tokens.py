@@ -93,6 +93,8 @@ class FernetKeys:
         self.directory = directory
         self._fernet: MultiFernet | None = None
         self._loaded_mtime = 0
+        self.loads = 0  # how many times the keys were loaded: a token checked under the same
+        # count was checked with the same keys
 
     def load(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -104,6 +106,7 @@ class FernetKeys:
         if not keys:
             raise KeyRepositoryError(f"{self.directory}: no usable key, every key file is empty")
         self._fernet = MultiFernet(keys)
+        self.loads += 1
 
     @staticmethod
     def _read_key(path: Path) -> Fernet | None:

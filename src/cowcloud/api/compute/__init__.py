@@ -1,12 +1,11 @@
 """The Compute API (Nova v2.1 shape) under /compute, and the agents' channel under
 /compute-agent/v1."""
 
-from fastapi import APIRouter
-
+from ..routing import ServiceRouter
 from . import agent, aggregates, flavors, groups, hosts, keypairs, servers, versions
 from .microversion import ComputeMicroversion
 
-router = APIRouter()
+router = ServiceRouter("/compute")  # /compute-agent too
 router.include_router(versions.router)
 router.include_router(agent.router)
 for _module in (flavors, aggregates, hosts, keypairs, servers, groups):

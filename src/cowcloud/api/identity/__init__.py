@@ -3,11 +3,10 @@ credentials."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from ..routing import ServiceRouter
 from . import appcreds, catalog, groups, resources, tokens
 
-router = APIRouter()
+router = ServiceRouter("/identity")
 for module in (tokens, resources, groups, catalog, appcreds):
     router.include_router(module.router, prefix="/identity")
 

@@ -1,12 +1,11 @@
 """The Image API (Glance v2 shape) under /image: discovery, images, data, members, stores,
 tasks, metadata definitions."""
 
-from fastapi import APIRouter
-
+from ..routing import ServiceRouter
 from . import data, images, info, metadefs, tasks, versions
 
-router = APIRouter()
-for _module in (versions, info, images, data, tasks, metadefs):
+router = ServiceRouter("/image")
+for _module in (images, versions, info, data, tasks, metadefs):
     router.include_router(_module.router)
 
 __all__ = ["router"]

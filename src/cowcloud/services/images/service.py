@@ -45,6 +45,7 @@ from .import_task import ImportTask
 from .listing import ListQuery, page_ids, parse_query
 from .model import isotime, view
 from .patch import PATCH_TYPES, parse_patch
+from .read_cache import ReadCache, caller_key
 from .stores import CHUNK_SIZE, Stores
 
 IMPORT_METHODS = importing.METHODS
@@ -63,6 +64,7 @@ class ImageService:
         self._clusters = clusters
         self._sweeper: asyncio.Task[None] | None = None
         self._readers = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="image-read")
+        self.read_cache = ReadCache(db)
         clusters.on_open(self._recover_cluster)
         tasks.register(importing.TASK_KIND, ImportTask(self.env))
         tasks.register(REAP_KIND, ReapTask(self.env))
@@ -86,6 +88,7 @@ class ImageService:
             sweeper.cancel()
             await asyncio.wait([sweeper], timeout=grace)
         self._readers.shutdown(wait=False)
+        self.read_cache.close()
 
     async def _recover_cluster(self, name: str, _backend: BaseBackend) -> None:
         if self.env.settings.image_stores:
@@ -108,7 +111,22 @@ class ImageService:
         return await self._read(catalog.create, ctx, body)
 
     async def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
-        return await self._read_only(self.show_in, ctx, image_id)
+        found: dict[str, Any] = await self._kept(("show", image_id), 1, self.show_in, ctx,
+                                                 image_id)
+        return dict(found)  # the caller adds its URLs to it; the kept one stays as it is
+
+    async def _kept(self, key: tuple[Any, ...], views: int, fn: Callable[..., T],
+                    ctx: RequestContext, *args: Any) -> T:
+        """fn(s, ctx, *args) on the read threads, or its answer to the same call by the same
+        caller when nothing was written since (read_cache.py), looked up on the event loop.
+        Errors are never kept: they are raised again."""
+        key = (*key, caller_key(ctx))
+        found, generation = self.read_cache.lookup(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        value = await self._read_only(fn, ctx, *args)
+        self.read_cache.store(key, value, generation, views)
+        return value
 
     async def _read_only(self, fn: Callable[..., T], *args: Any) -> T:
         """Env.run on the read threads (READ_THREADS)."""
@@ -129,7 +147,9 @@ class ImageService:
 
     async def list_images(self, ctx: RequestContext, params: list[tuple[str, str]]
                    ) -> tuple[list[dict[str, Any]], str | None]:
-        return await self._read_only(self.list_in, ctx, parse_query(params))
+        q = parse_query(params)  # a bad query is refused before anything is looked up
+        found, marker = await self._kept(("list", tuple(params)), q.limit, self.list_in, ctx, q)
+        return [dict(view) for view in found], marker
 
     async def update(self, ctx: RequestContext, image_id: str, body: Any,
                      content_type: str) -> dict[str, Any]:
