@@ -9,14 +9,15 @@ from fastapi import FastAPI
 
 from ..config import Settings
 from ..services.runtime import Runtime
-from .compute import ComputeMicroversion
+from .compute import COMPUTE
 from .compute import router as compute_router
 from .errors import install_error_handlers
 from .identity import router as identity_router
 from .image import router as image_router
 from .limits import BodyLimit
+from .microversion import Microversion
 from .observability import install_observability
-from .volume import VolumeMicroversion
+from .volume import VOLUME
 from .volume import router as volume_router
 
 
@@ -45,8 +46,9 @@ def create_app(settings: Settings) -> FastAPI:
                   redirect_slashes=False)
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(VolumeMicroversion)  # /volume/v3 answers name their microversion
-    app.add_middleware(ComputeMicroversion)  # and /compute/v2.1 answers theirs
+    # /volume/v3 and /compute/v2.1 answers name their microversion
+    app.add_middleware(Microversion, service=VOLUME)
+    app.add_middleware(Microversion, service=COMPUTE)
     app.add_middleware(BodyLimit)  # inside observability: refusals get request ids and metrics
     install_observability(app)
     app.include_router(image_router)

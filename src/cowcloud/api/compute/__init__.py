@@ -3,7 +3,7 @@
 
 from ..routing import ServiceRouter
 from . import agent, aggregates, flavors, groups, hosts, keypairs, servers, versions
-from .microversion import ComputeMicroversion
+from .microversion import COMPUTE
 
 router = ServiceRouter("/compute")  # /compute-agent too
 router.include_router(versions.router)
@@ -11,4 +11,4 @@ router.include_router(agent.router)
 for _module in (flavors, aggregates, hosts, keypairs, servers, groups):
     router.include_router(_module.router, prefix="/compute/v2.1")
 
-__all__ = ["ComputeMicroversion", "router"]
+__all__ = ["COMPUTE", "router"]

@@ -21,7 +21,7 @@ from . import (
     volumes,
 )
 from .common import same_project
-from .microversion import VolumeMicroversion
+from .microversion import VOLUME
 
 router = ServiceRouter("/volume")
 router.include_router(versions.router)
@@ -32,4 +32,4 @@ for _module in (inventory, volumes, snapshots, types, attachments, backups, quot
     router.include_router(_module.router, prefix="/volume/v3/{project_id}",
                           dependencies=[Depends(same_project)])
 
-__all__ = ["VolumeMicroversion", "router"]
+__all__ = ["VOLUME", "router"]
