@@ -83,15 +83,21 @@ def cloud(ceph_clusters: list[Any], guest_files: tuple[Path, Path],
         "image_stores": {"images": {"cluster": "ceph", "pool": "images", "default": True}},
     })
     # short: QMP's unix socket paths are capped at 108 bytes
-    states = {h: Path(tempfile.mkdtemp(prefix=f"ccq{h[-1]}-")) for h in ("hostA", "hostB")}
+    states = {h: Path(tempfile.mkdtemp(prefix=f"ccq{h[-1]}-"))
+              for h in ("hostA", "hostB", "hostL")}
     try:
         with run_server(data, settings) as srv:
             root = tmp_path_factory.mktemp("qemu-agents")
             configs = []
             for host, state in states.items():
-                path = agent_config(root / host, host, srv.url, clusters={"ceph": rbd},
-                                    backends={"vms": {"cluster": "ceph", "pool": "vms",
-                                                      "default": True}})
+                if host == "hostL":   # host-local qcow2 disks only
+                    path = agent_config(root / host, host, srv.url,
+                                        clusters={"disk": {"kind": "local", "site": "nova"}},
+                                        backends={"disk": {"cluster": "disk", "pool": "vms"}})
+                else:
+                    path = agent_config(root / host, host, srv.url, clusters={"ceph": rbd},
+                                        backends={"vms": {"cluster": "ceph", "pool": "vms",
+                                                          "default": True}})
                 path.write_text(path.read_text().replace(
                     "[agent]\n", f'[agent]\ndriver = "qemu"\nstate_dir = "{state}"\n'))
                 configs.append(path)
@@ -261,3 +267,44 @@ def test_a_kernel_of_the_wrong_format_is_refused(cloud: dict[str, Any],
         assert resp.status_code == 400, resp.text
         assert says in resp.json()["badRequest"]["message"]
     assert len(admin.get("/servers").json()["servers"]) == before
+
+
+def test_a_local_qcow2_guest_boots_and_cannot_be_evacuated(cloud: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    """A host-local root disk is a qcow2 file the guest reads and writes; its host's crash
+    leaves it where it is: evacuate is refused."""
+    admin, clouds = cloud["admin"], cloud["clouds"]
+    state = cloud["states"]["hostL"]
+    kernel_file, initrd_file = cloud["files"]
+    tag = uuid.uuid4().hex[:10]
+    root_file = tmp_path / "root.raw"
+    root_file.write_bytes(f"cowcloud-image-mark:{tag}\n".encode().ljust(2 * MiB, b"\0"))
+    kernel = _image(clouds, kernel_file, "aki")
+    ramdisk = _image(clouds, initrd_file, "ari")
+    image = _image(clouds, root_file, "raw", f"kernel_id={kernel}", f"ramdisk_id={ramdisk}",
+                   f"os_command_line=console=ttyS0 quiet cowcloud.mark=local-{tag} "
+                   "cowcloud.then=wait")
+    flavor = admin.flavor(disk=0, ram=256, vcpus=1)
+    sid = openstack_json(clouds, "server", "create", "--flavor", flavor["id"], "--image",
+                         image, "--nic", "none", "--availability-zone", "nova:hostL",
+                         "--wait", unique("vm"))["id"]
+    out = _until_console(admin, sid, f"cowcloud-guest: wrote local-{tag}")
+    assert f"cowcloud-guest: read cowcloud-image-mark:{tag}" in out
+    disk = next(p for p in (cloud["root"] / "hostL").rglob(f"{sid}_disk*") if p.is_file())
+    info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output", "json",
+                                      str(disk)], capture_output=True, text=True,
+                                     check=True).stdout)
+    assert info["format"] == "qcow2", info
+    raw = tmp_path / "disk.raw"
+    subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", str(disk), str(raw)], check=True)
+    assert raw.read_bytes()[MiB:].startswith(f"cowcloud-guest-mark:local-{tag}\n".encode())
+
+    cloud["agents"]["hostL"].stop(kill=True)
+    for pid in _processes_naming(state):
+        os.kill(pid, signal.SIGKILL)
+    openstack_cli(clouds, "--os-compute-api-version", "2.11", "compute", "service", "set",
+                  "--down", "hostL", "nova-compute")
+    resp = admin.post(f"/servers/{sid}/action", json={"evacuate": {}})
+    assert resp.status_code == 400, resp.text
+    assert "host-local storage" in resp.json()["badRequest"]["message"]
+    assert admin.get(f"/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"] == "hostL"

@@ -48,7 +48,8 @@ class Agent:
         self.driver = driver
         self.targets = targets
         self.state_dir = Path(state_dir)
-        self.boot = BootFiles(settings, targets, self.state_dir, channel.image_chunks)
+        self.boot = BootFiles(settings, targets, self.state_dir,
+                              lambda image_id: self.channel.image_chunks(image_id))
         self.host = facts.host_name(settings)
         self.session: str | None = None
         self.heartbeat_seconds = settings.compute.service_down_seconds / 3
