@@ -111,6 +111,7 @@ class Agent:
                 log.warning("guest %s was moved off host %s while it was away: destroying "
                             "it here (its disk is left alone)", uuid, self.host)
                 await self.driver.destroy(uuid)
+                self.boot.forget(uuid)
 
     def _reached(self) -> list[Target]:
         return facts.backends(self.settings, self.targets)
@@ -259,6 +260,7 @@ class Agent:
             except GuestExists:
                 pass
         except BaseException:
+            self.boot.forget(uuid)
             await disks.remove_root(target, uuid)
             raise
         return {"ok": True, "power_state": POWER[await self.driver.state(uuid)],
