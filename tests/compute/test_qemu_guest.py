@@ -292,7 +292,8 @@ def test_a_local_qcow2_guest_boots_and_cannot_be_evacuated(cloud: dict[str, Any]
     assert f"cowcloud-guest: read cowcloud-image-mark:{tag}" in out
     # hostL reaches no cluster holding the kernel: downloaded from the Image API instead
     assert (state / "images" / kernel).read_bytes() == kernel_file.read_bytes()
-    disk = next(p for p in (cloud["root"] / "hostL").rglob(f"{sid}_disk*") if p.is_file())
+    disk = next(p for p in (cloud["root"] / "hostL").rglob(f"{sid}_disk*")
+                if p.is_file() and p.suffix != ".json")   # not its metadata
     info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output", "json",
                                       str(disk)], capture_output=True, text=True,
                                      check=True).stdout)
