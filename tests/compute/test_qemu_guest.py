@@ -207,9 +207,17 @@ def test_a_real_guest_boots_marks_its_disk_and_is_evacuated(cloud: dict[str, Any
     assert _processes_naming(state_a) == []
     openstack_cli(clouds, "server", "start", sid)
     _wait(admin, sid, lambda s: s["status"] == "ACTIVE")
-    out = _until_console(admin, sid, f"cowcloud-guest: wrote first-{tag}", count=2)
+    out = _until_console(admin, sid, "cowcloud-guest: waiting", count=2)
     assert f"cowcloud-guest: found cowcloud-guest-mark:first-{tag}" in out
     assert cached.stat().st_ino == fetched
+    # a soft reboot: the guest powers off on the ACPI button, a new qemu boots it again
+    first_qemu = set(_processes_naming(state_a))
+    openstack_cli(clouds, "server", "reboot", "--soft", sid)
+    _wait(admin, sid, lambda s: s["status"] == "ACTIVE" and not s["OS-EXT-STS:task_state"])
+    out = _until_console(admin, sid, "cowcloud-guest: waiting", count=3)
+    assert "cowcloud-guest: power button" in out
+    running = _processes_naming(state_a)
+    assert len(running) == 2 and not first_qemu & set(running), (first_qemu, running)
     # a hard reboot resets the same qemu
     openstack_cli(clouds, "server", "reboot", "--hard", sid)
     _wait(admin, sid, lambda s: s["status"] == "ACTIVE" and not s["OS-EXT-STS:task_state"])
