@@ -19,8 +19,18 @@ from typing import Any
 from ..block.targets import Target, Targets
 from ..config import Settings
 from ..errors import Error
-from ..hypervisor.driver import Driver, GuestDisk, GuestExists, GuestNotFound, GuestSpec, PowerState
+from ..hypervisor.driver import (
+    Driver,
+    FileDisk,
+    GuestDisk,
+    GuestExists,
+    GuestNotFound,
+    GuestSpec,
+    PowerState,
+    RbdDisk,
+)
 from . import disks, facts
+from .boot import BootFiles
 from .channel import AgentRefused, Channel
 
 log = logging.getLogger("cowcloud.agent")
@@ -38,6 +48,8 @@ class Agent:
         self.driver = driver
         self.targets = targets
         self.state_dir = Path(state_dir)
+        self.boot = BootFiles(settings, targets, self.state_dir,
+                              lambda image_id: self.channel.image_chunks(image_id))
         self.host = facts.host_name(settings)
         self.session: str | None = None
         self.heartbeat_seconds = settings.compute.service_down_seconds / 3
@@ -99,6 +111,7 @@ class Agent:
                 log.warning("guest %s was moved off host %s while it was away: destroying "
                             "it here (its disk is left alone)", uuid, self.host)
                 await self.driver.destroy(uuid)
+                self.boot.forget(uuid)
 
     def _reached(self) -> list[Target]:
         return facts.backends(self.settings, self.targets)
@@ -221,6 +234,7 @@ class Agent:
             return {"ok": True, "output": self.driver.console_log(uuid, p.get("length"))}
         elif kind == "destroy":
             await self.driver.destroy(uuid)
+            self.boot.forget(uuid)
             if p.get("backend"):
                 await disks.remove_root(self.targets.get("ephemeral_backends", p["backend"]),
                                         uuid)
@@ -239,14 +253,14 @@ class Agent:
                                      self.channel.image_chunks)
         try:
             source = await disks.disk_source(self.settings, target, dev)
-            spec = GuestSpec(uuid=uuid, name=p["name"], vcpus=p["vcpus"],
-                             memory_mib=p["memory_mb"], disks=(GuestDisk(source, "root"),),
-                             nic="user" if p.get("nic") == "auto" else "none")
+            self.boot.remember(uuid, p.get("boot"))
+            spec = await self._guest(p, source)
             try:
                 await self.driver.spawn(spec)
             except GuestExists:
                 pass
         except BaseException:
+            self.boot.forget(uuid)
             await disks.remove_root(target, uuid)
             raise
         return {"ok": True, "power_state": POWER[await self.driver.state(uuid)],
@@ -261,6 +275,7 @@ class Agent:
         fenced = await disks.fence(target, dev)
         with contextlib.suppress(GuestNotFound):
             await self.driver.destroy(uuid)  # an earlier attempt's guest
+        self.boot.remember(uuid, p.get("boot"))
         await self.driver.spawn(await self._spec({**p, "backend": p["root"]["backend"]}))
         if p.get("was_stopped"):
             await self.driver.power_off(uuid)
@@ -272,6 +287,12 @@ class Agent:
         target = self.targets.get("ephemeral_backends", p["backend"])
         source = await disks.disk_source(self.settings, target,
                                          disks.root_device(target, p["server_id"]))
+        return await self._guest(p, source)
+
+    async def _guest(self, p: dict[str, Any], source: RbdDisk | FileDisk) -> GuestSpec:
+        """The guest of a server on that root disk, with the kernel it was spawned with."""
+        kernel, initrd, cmdline = await self.boot.files(self.boot.recalled(p["server_id"]))
         return GuestSpec(uuid=p["server_id"], name=p["name"], vcpus=p["vcpus"],
                          memory_mib=p["memory_mb"], disks=(GuestDisk(source, "root"),),
-                         nic="user" if p.get("nic") == "auto" else "none")
+                         nic="user" if p.get("nic") == "auto" else "none", kernel=kernel,
+                         initrd=initrd, cmdline=cmdline)

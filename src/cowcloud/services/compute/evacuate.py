@@ -19,8 +19,8 @@ from .scheduler import NoValidHost, RequestSpec, schedule
 from .views import GiB, isotime
 
 
-def start(s: Session, ctx: RequestContext, server_id: str, arg: Any, down_after: float
-          ) -> str:
+def start(s: Session, ctx: RequestContext, server_id: str, arg: Any, down_after: float,
+          boot: dict[str, Any] | None = None) -> str:
     """Checks, picks the target and queues the evacuation; the target host."""
     from .servers import load
 
@@ -66,7 +66,7 @@ def start(s: Session, ctx: RequestContext, server_id: str, arg: Any, down_after:
     work.add(s, chosen.host, "evacuate", {
         "server_id": server.id, "name": server.name, "vcpus": int(f["vcpus"]),
         "memory_mb": int(f["ram"]), "nic": server.nic, "from_host": server.host,
-        "was_stopped": server.vm_state == "stopped",
+        "was_stopped": server.vm_state == "stopped", "boot": boot,
         "root": {"backend": target_backend.name, "size": int(f["disk"]) * GiB}},
         server_id=server.id)
     server.history = [*server.history, {"action": "evacuate", "from_host": server.host,

@@ -26,6 +26,7 @@ from . import (
     flavors,
     groups,
     hosts,
+    kernel,
     keypairs,
     limits,
     servers,
@@ -234,6 +235,7 @@ class ComputeService:
             image = await self.env.images.source(ctx, req.image_ref)
         except NotFound:
             raise BadRequest(f"Image {req.image_ref} could not be found.") from None
+        boot = await kernel.boot_of(self.env.images, ctx, image)
         settings = self.env.settings
 
         def placed(s: Any) -> dict[str, Any]:
@@ -242,6 +244,7 @@ class ComputeService:
                 convert_for_rbd=settings.image.convert_to_raw_for_rbd,
                 quotas=settings.compute)
             if plan is not None:
+                plan["boot"] = boot
                 cluster = build.needs_copy(self.env, plan)
                 if cluster is None:
                     servers.queue_spawn(s, plan)
@@ -280,8 +283,11 @@ class ComputeService:
             await self._rebuild(ctx, server_id, body["rebuild"])
             return None
         if isinstance(body, dict) and list(body) == ["evacuate"]:
+            image_id = await self.env.run(lambda s: servers.load(
+                s, ctx, server_id, "compute:servers:evacuate").image_id)
+            boot = await kernel.boot_of_server(self.env.images, image_id)
             self.wake(await self.env.run(evacuate.start, ctx, server_id, body["evacuate"],
-                                         self.down_after))
+                                         self.down_after, boot))
             return None
         self.wake(await self.env.run(servers.action, ctx, server_id, body))
         return None
@@ -296,9 +302,10 @@ class ComputeService:
         except NotFound:
             raise BadRequest(f"Image {image_ref} could not be found.") from None
         convert = self.env.settings.image.convert_to_raw_for_rbd
+        boot = await kernel.boot_of(self.env.images, ctx, image)
 
         def job(s: Any) -> str:
-            plan = servers.rebuild(s, ctx, server_id, arg, image, convert)
+            plan = {**servers.rebuild(s, ctx, server_id, arg, image, convert), "boot": boot}
             cluster = build.needs_copy(self.env, plan)
             if cluster is None:
                 servers.queue_spawn(s, plan)
