@@ -22,7 +22,7 @@ from ..block.targets import Target, Targets
 from ..config import RbdClusterSettings, Settings
 from ..errors import Invalid
 from ..hypervisor.driver import FileDisk, RbdDisk
-from ..storage import BaseBackend, DeviceRef, NotFound, SnapRef, Undo
+from ..storage import BaseBackend, DeviceRef, SnapRef, Undo
 
 RAW_FORMATS = ("raw", "iso")
 
@@ -97,15 +97,11 @@ async def _drop_seal(backend: BaseBackend, dev: DeviceRef) -> None:
 
 
 async def fence(target: Target, dev: DeviceRef) -> list[str]:
-    """Breaks every lock on the disk, which blocklists each holder's address (rbd); the
-    holders fenced, as `owner (address)` strings for the record."""
-    fenced = []
-    for owner in await target.backend.lock_owners(dev):
-        with contextlib.suppress(NotFound):  # released meanwhile
-            await target.backend.break_lock(dev, owner)
-            fenced.append(f"{owner.owner} ({owner.address})" if owner.address
-                          else owner.owner)
-    return fenced
+    """Blocklists every other holder of the disk's locks and breaks the locks (storage's
+    fence: on rbd `ceph osd blocklist`, so a dead host's guest that wakes up cannot write);
+    the holders fenced, as `owner (address)` strings for the record."""
+    return [f"{owner.owner} ({owner.address})" if owner.address else owner.owner
+            for owner in await target.backend.fence(dev)]
 
 
 async def remove_root(target: Target, server_id: str) -> None:
