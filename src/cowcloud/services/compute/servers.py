@@ -61,8 +61,25 @@ def _ref_id(value: Any, name: str) -> str:
     return str(value).strip().rstrip("/").rsplit("/", 1)[-1]
 
 
+def _count(spec: dict[str, Any], key: str) -> int:
+    """min_count/max_count as Nova's schema takes them: a positive integer, or its digits."""
+    value = spec.get(key, 1)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value}. "
+                         f"{key} must be a positive integer")
+    return value
+
+
 def parse_create(body: Any, version: Version) -> CreateRequest:
     spec = checks.body_of(body, "server")
+    low, high = _count(spec, "min_count"), _count(spec, "max_count")
+    if low > high:
+        raise BadRequest("min_count must be <= max_count")
+    if high > 1:  # one server per request; several at once is not built
+        raise BadRequest("Creating several servers in one request (min_count/max_count) is "
+                         "not supported here.")
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     if not isinstance(hints, dict):
         raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
@@ -357,8 +374,30 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
         out["tags"] = []
     if version >= (2, 63):
         out["trusted_image_certificates"] = None
+    if version >= (2, 71):
+        out["server_groups"] = [server.group_id] if server.group_id else []
     if version >= (2, 73):
         out["locked_reason"] = None
+    return out
+
+
+# What PUT /servers/{id} and rebuild answer with before 2.75: Nova's short view, without the
+# extended (OS-EXT-*, OS-SRV-USG, ...) attributes; from 2.75 they answer as GET does.
+_SHORT = frozenset({
+    "id", "name", "status", "tenant_id", "user_id", "metadata", "hostId", "image", "flavor",
+    "created", "updated", "addresses", "accessIPv4", "accessIPv6", "links",
+    "OS-DCF:diskConfig", "progress", "fault", "locked", "description", "tags",
+    "trusted_image_certificates", "server_groups", "locked_reason"})
+
+
+def short_view(server: Server, ctx: RequestContext, version: Version, base: str, *,
+               rebuild: bool = False) -> dict[str, Any]:
+    out = view(server, ctx, version, base)
+    if version < (2, 75):
+        keep = _SHORT | ({"key_name"} if rebuild and version >= (2, 54) else set())
+        out = {k: v for k, v in out.items() if k in keep}
+    if rebuild and version >= (2, 57):
+        out["user_data"] = None  # no user data is kept
     return out
 
 
@@ -450,7 +489,7 @@ def update(s: Session, ctx: RequestContext, server_id: str, body: Any, version: 
             raise BadRequest("Invalid input for field/attribute description.")
         server.description = spec["description"]
     server.updated_at = utcnow()
-    return view(server, ctx, version, base)
+    return short_view(server, ctx, version, base)
 
 
 # ------------------------------------------------------------------ actions and delete

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from typing import Any
 
 from ...block.targets import Targets
@@ -33,7 +34,7 @@ from . import (
 )
 from .env import BUILD_KIND, Env
 from .errors import BadRequest, ComputeConflict
-from .views import Version
+from .views import MIN_VERSION, Version
 
 # Agents of other API processes are not woken by this one's events: they look again this often
 # while they wait for work.
@@ -272,13 +273,14 @@ class ComputeService:
                             version: Version, base: str) -> dict[str, Any]:
         return await self.env.run(servers.update, ctx, server_id, body, version, base)
 
-    async def server_action(self, ctx: RequestContext, server_id: str, body: Any
+    async def server_action(self, ctx: RequestContext, server_id: str, body: Any,
+                            version: Version = MIN_VERSION, base: str = ""
                             ) -> dict[str, Any] | None:
         if isinstance(body, dict) and list(body) == ["os-getConsoleOutput"]:
             return {"output": await self.console(ctx, server_id, body["os-getConsoleOutput"])}
         if isinstance(body, dict) and list(body) == ["rebuild"]:
-            await self._rebuild(ctx, server_id, body["rebuild"])
-            return None
+            return {"server": await self._rebuild(ctx, server_id, body["rebuild"], version,
+                                                  base)}
         if isinstance(body, dict) and list(body) == ["evacuate"]:
             self.wake(await self.env.run(evacuate.start, ctx, server_id, body["evacuate"],
                                          self.down_after))
@@ -286,7 +288,9 @@ class ComputeService:
         self.wake(await self.env.run(servers.action, ctx, server_id, body))
         return None
 
-    async def _rebuild(self, ctx: RequestContext, server_id: str, arg: Any) -> None:
+    async def _rebuild(self, ctx: RequestContext, server_id: str, arg: Any, version: Version,
+                       base: str) -> dict[str, Any]:
+        """Queues the rebuild; the server as Nova answers a rebuild (with a new adminPass)."""
         if not isinstance(arg, dict) or not arg.get("imageRef"):
             raise BadRequest("Invalid input for field/attribute rebuild: 'imageRef' is a "
                              "required property")
@@ -297,8 +301,10 @@ class ComputeService:
             raise BadRequest(f"Image {image_ref} could not be found.") from None
         convert = self.env.settings.image.convert_to_raw_for_rbd
 
-        def job(s: Any) -> str:
+        def job(s: Any) -> tuple[str, dict[str, Any]]:
             plan = servers.rebuild(s, ctx, server_id, arg, image, convert)
+            shown = servers.short_view(servers.load(s, ctx, server_id, "compute:servers:rebuild"),
+                                       ctx, version, base, rebuild=True)
             cluster = build.needs_copy(self.env, plan)
             if cluster is None:
                 servers.queue_spawn(s, plan)
@@ -306,9 +312,11 @@ class ComputeService:
                 self.env.tasks.add(s, BUILD_KIND, resource_id=plan["server_id"],
                                    owner=ctx.project_id,
                                    input={"plan": plan, "cluster": cluster})
-            return str(plan["host"])
-        self.wake(await self.env.run(job))
+            return str(plan["host"]), shown
+        host, shown = await self.env.run(job)
+        self.wake(host)
         self.env.tasks.wake()
+        return {**shown, "adminPass": uuid.uuid4().hex[:12]}
 
     async def console(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
         """The guest's console as its agent reads it (the agent answers over its channel;
