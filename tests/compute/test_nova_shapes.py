@@ -73,6 +73,16 @@ def test_min_and_max_count_are_checked(cloud: tuple[ComputeApi, str, str],
     assert admin.get("/servers", params={"all_tenants": "1"}).json()["servers"] == before
 
 
+def test_too_much_metadata_is_over_quota(cloud: tuple[ComputeApi, str, str]) -> None:
+    admin, iid, flavor = cloud
+    limit = admin.get("/limits").json()["limits"]["absolute"]["maxServerMeta"]
+    before = admin.get("/servers", params={"all_tenants": "1"}).json()["servers"]
+    fault(admin.post("/servers", json={"server": {
+        "name": unique("n"), "flavorRef": flavor, "imageRef": iid,
+        "metadata": {f"k{i}": "v" for i in range(limit + 1)}}}), 403, "forbidden")
+    assert admin.get("/servers", params={"all_tenants": "1"}).json()["servers"] == before
+
+
 def test_update_and_rebuild_answer_novas_short_view(cloud: tuple[ComputeApi, str, str]) -> None:
     admin, iid, flavor_id = cloud
     sid = admin.post("/servers", json={"server": {
@@ -105,4 +115,16 @@ def test_update_and_rebuild_answer_novas_short_view(cloud: tuple[ComputeApi, str
     wait_active()
     shown = admin.get(f"/servers/{sid}", version="2.71").json()["server"]
     assert shown["server_groups"] == []
+    # a stopped server is rebuilt stopped, as Nova does
+    assert admin.post(f"/servers/{sid}/action", json={"os-stop": None}).status_code == 202
+    deadline = time.monotonic() + 60
+    while admin.get(f"/servers/{sid}").json()["server"]["status"] != "SHUTOFF":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    admin.post(f"/servers/{sid}/action", json={"rebuild": {"imageRef": iid}})
+    deadline = time.monotonic() + 60
+    while (server := admin.get(f"/servers/{sid}").json()["server"])["status"] == "REBUILD":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert (server["status"], server["OS-EXT-STS:power_state"]) == ("SHUTOFF", 4)
     assert admin.delete(f"/servers/{sid}").status_code == 204

@@ -15,6 +15,8 @@ from ..errors import Denied
 from ..policy import enforce
 from .views import Version
 
+MAX_SERVER_META = 128  # Nova's metadata_items quota
+
 
 class QuotaExceeded(Denied):
     """Nova answers a quota overrun with 403."""
@@ -48,7 +50,8 @@ def show(s: Session, ctx: RequestContext, quotas: ComputeSettings, version: Vers
     groups = s.scalar(select(func.count()).select_from(ServerGroup).where(
         ServerGroup.project_id == ctx.project_id)) or 0
     absolute: dict[str, Any] = {
-        "maxServerMeta": 128, "maxImageMeta": 128, "maxTotalKeypairs": quotas.quota_key_pairs,
+        "maxServerMeta": MAX_SERVER_META, "maxImageMeta": 128,
+        "maxTotalKeypairs": quotas.quota_key_pairs,
         "maxServerGroups": quotas.quota_server_groups, "maxServerGroupMembers": 10,
         "maxTotalCores": quotas.quota_cores, "maxTotalInstances": quotas.quota_instances,
         "maxTotalRAMSize": quotas.quota_ram_mb, "totalCoresUsed": used["cores"],

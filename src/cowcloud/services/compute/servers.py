@@ -116,6 +116,9 @@ def parse_create(body: Any, version: Version) -> CreateRequest:
         forced = forced_host or None
         zone = zone or None
     meta = checks.string_map(spec.get("metadata") or {}, "metadata")
+    if len(meta) > limits.MAX_SERVER_META:
+        raise limits.QuotaExceeded("Quota exceeded, too many metadata items (maximum "
+                                   f"{limits.MAX_SERVER_META}).")
     group = hints.get("group")
     if group is not None and not isinstance(group, str):
         raise BadRequest("Invalid input for field/attribute group.")
@@ -297,8 +300,10 @@ def rebuild(s: Session, ctx: RequestContext, server_id: str, arg: Any, image: An
     server.image_id = image.id
     server.task_state = "rebuilding"
     server.updated_at = utcnow()
-    return _plan(server, server.host, backend.name, backend.kind, _root_bytes(flavor, image),
+    plan = _plan(server, server.host, backend.name, backend.kind, _root_bytes(flavor, image),
                  image, "rebuild")
+    plan["stopped"] = server.vm_state == "stopped"  # Nova rebuilds a stopped server stopped
+    return plan
 
 
 def fail(s: Session, server_id: str, message: str) -> None:
@@ -590,7 +595,9 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
         if server.deleted or server.task_state == "deleting":
             return
         if ok:
-            server.vm_state, server.task_state, server.power_state = "active", None, power
+            server.task_state, server.power_state = None, power
+            server.vm_state = "stopped" if item.kind == "rebuild" and power == SHUTDOWN \
+                else "active"
             server.launched_at = now
         else:
             server.vm_state, server.task_state = "error", None
