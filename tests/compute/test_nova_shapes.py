@@ -83,6 +83,23 @@ def test_too_much_metadata_is_over_quota(cloud: tuple[ComputeApi, str, str]) -> 
     assert admin.get("/servers", params={"all_tenants": "1"}).json()["servers"] == before
 
 
+def test_console_output_is_cut_as_nova_cuts_it(cloud: tuple[ComputeApi, str, str]) -> None:
+    admin, iid, flavor = cloud
+    sid = admin.post("/servers", json={"server": {
+        "name": unique("c"), "flavorRef": flavor, "imageRef": iid}}).json()["server"]["id"]
+    deadline = time.monotonic() + 60
+    while admin.get(f"/servers/{sid}").json()["server"]["status"] != "ACTIVE":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    full = admin.post(f"/servers/{sid}/action", json={"os-getConsoleOutput": {}}).json()
+    assert len(full["output"].split("\n")) > 3  # a boot says more than a line
+    for length in (1, 3):
+        cut = admin.post(f"/servers/{sid}/action", json={
+            "os-getConsoleOutput": {"length": length}}).json()["output"]
+        assert len(cut.split("\n")) == length and full["output"].endswith(cut)
+    assert admin.delete(f"/servers/{sid}").status_code == 204
+
+
 def test_update_and_rebuild_answer_novas_short_view(cloud: tuple[ComputeApi, str, str]) -> None:
     admin, iid, flavor_id = cloud
     sid = admin.post("/servers", json={"server": {

@@ -542,8 +542,8 @@ def action(s: Session, ctx: RequestContext, server_id: str, body: Any) -> str | 
 
 
 def console_request(s: Session, ctx: RequestContext, server_id: str, arg: Any
-                    ) -> tuple[int, str]:
-    """Queues a read of the guest's console for its agent: (work id, host)."""
+                    ) -> tuple[int, str, int | None]:
+    """Queues a read of the guest's console for its agent: (work id, host, lines wanted)."""
     length = arg.get("length") if isinstance(arg, dict) else None
     if length is not None:
         length = checks.integer(length, "length", -1)
@@ -553,7 +553,13 @@ def console_request(s: Session, ctx: RequestContext, server_id: str, arg: Any
         raise _conflict(server, "os-getConsoleOutput")
     work_id = work.add(s, server.host, "console", {"server_id": server.id, "length": length},
                        server_id=server.id)
-    return work_id, server.host
+    return work_id, server.host, length
+
+
+def console_tail(output: str, length: int | None) -> str:
+    """Nova's cut: the last `length` pieces of the log split at newlines (a log that ends in a
+    newline gives length - 1 lines and an empty last piece, as tempest expects)."""
+    return output if length is None else "\n".join(output.split("\n")[-length:])
 
 
 def delete(s: Session, ctx: RequestContext, server_id: str) -> str | None:

@@ -321,7 +321,8 @@ class ComputeService:
     async def console(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
         """The guest's console as its agent reads it (the agent answers over its channel;
         this request waits for that, a bounded while)."""
-        work_id, host = await self.env.run(servers.console_request, ctx, server_id, arg)
+        work_id, host, length = await self.env.run(servers.console_request, ctx, server_id,
+                                                   arg)
         self.wake(host)
         deadline = time.monotonic() + CONSOLE_WAIT_SECONDS
         pause = 0.02
@@ -331,7 +332,7 @@ class ComputeService:
                 if not result.get("ok"):
                     raise ComputeConflict(f"The console of instance {server_id} could not "
                                           f"be read: {result.get('error')}")
-                return str(result.get("output", ""))
+                return servers.console_tail(str(result.get("output", "")), length)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
         raise Unavailable(f"The agent of host {host} did not answer within "
