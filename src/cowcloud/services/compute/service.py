@@ -301,10 +301,8 @@ class ComputeService:
             raise BadRequest(f"Image {image_ref} could not be found.") from None
         convert = self.env.settings.image.convert_to_raw_for_rbd
 
-        def job(s: Any) -> tuple[str, dict[str, Any]]:
+        def job(s: Any) -> str:
             plan = servers.rebuild(s, ctx, server_id, arg, image, convert)
-            shown = servers.short_view(servers.load(s, ctx, server_id, "compute:servers:rebuild"),
-                                       ctx, version, base, rebuild=True)
             cluster = build.needs_copy(self.env, plan)
             if cluster is None:
                 servers.queue_spawn(s, plan)
@@ -312,10 +310,12 @@ class ComputeService:
                 self.env.tasks.add(s, BUILD_KIND, resource_id=plan["server_id"],
                                    owner=ctx.project_id,
                                    input={"plan": plan, "cluster": cluster})
-            return str(plan["host"]), shown
-        host, shown = await self.env.run(job)
-        self.wake(host)
+            return str(plan["host"])
+        self.wake(await self.env.run(job))
         self.env.tasks.wake()
+        shown = await self.env.run(lambda s: servers.short_view(
+            servers.load(s, ctx, server_id, "compute:servers:rebuild"), ctx, version, base,
+            rebuild=True))
         return {**shown, "adminPass": uuid.uuid4().hex[:12]}
 
     async def console(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
