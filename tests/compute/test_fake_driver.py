@@ -30,6 +30,7 @@ async def test_lifecycle(tmp_path: Path) -> None:
     with pytest.raises(GuestExists):
         await d.spawn(spec())
     assert await d.state("u1") == PowerState.RUNNING
+    assert len(d.console_log("u1").splitlines()) >= 3  # a boot of a few lines
     await d.power_off("u1")
     await d.power_off("u1")  # idempotent
     assert await d.state("u1") == PowerState.SHUTDOWN

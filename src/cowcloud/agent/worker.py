@@ -220,7 +220,11 @@ class Agent:
             await self.driver.destroy(uuid)
             await disks.remove_root(self.targets.get("ephemeral_backends",
                                                      p["root"]["backend"]), uuid)
-            return await self._spawn(p)
+            result = await self._spawn(p)
+            if result.get("ok") and p.get("stopped"):  # a stopped server is rebuilt stopped
+                await self.driver.power_off(uuid)
+                result = {**result, "power_state": POWER[await self.driver.state(uuid)]}
+            return result
         if kind == "stop":
             await self.driver.power_off(uuid)
         elif kind == "start":

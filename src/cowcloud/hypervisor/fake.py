@@ -50,7 +50,11 @@ class FakeDriver(Driver):
             "memory_mb": spec.memory_mib, "nic": spec.nic,
             "disks": [self._disk(d) for d in spec.disks],
             "state": PowerState.RUNNING.value,
-            "console": [f"fake guest {spec.name} ({spec.uuid}) started"]})
+            # a boot of a few lines, as a real guest's console has (clients and tempest
+            # read more lines than one from a console log)
+            "console": [f"fake guest {spec.name} ({spec.uuid}) started",
+                        f"{spec.vcpus} vCPU(s), {spec.memory_mib} MiB, "
+                        f"{len(spec.disks)} disk(s)", f"{spec.name} login:"]})
 
     async def _set(self, uuid: str, state: PowerState, line: str) -> None:
         record = self._load(uuid)

@@ -51,9 +51,12 @@ async def update(server_id: str, request: Request,
 @router.post("/servers/{server_id}/action")
 async def action(server_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
-    answer = await compute(request).server_action(ctx, server_id, await body(request))
-    if answer is not None:  # a read (os-getConsoleOutput) answers 200 with its body
-        return JSONResponse(answer)
+    data = await body(request)
+    answer = await compute(request).server_action(ctx, server_id, data, version(request),
+                                                  base(request))
+    if answer is not None:  # a read (os-getConsoleOutput) answers 200, a rebuild 202
+        rebuild = isinstance(data, dict) and list(data) == ["rebuild"]
+        return JSONResponse(answer, status_code=202 if rebuild else 200)
     return Response(status_code=202)
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import string
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select
@@ -24,6 +26,18 @@ from .views import Version, isotime
 
 KEY_TYPES = ("ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
              "ecdsa-sha2-nistp521", "ssh-dss")
+
+
+# Nova before 2.92 names key pairs with these only
+NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_- ")
+
+
+def check_key(public_key: str) -> None:
+    """Nova refuses a key it cannot load (bad base64, a truncated or oversized blob)."""
+    try:
+        serialization.load_ssh_public_key(public_key.strip().encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise BadRequest("Keypair data is invalid: failed to generate fingerprint") from None
 
 
 def fingerprint(public_key: str) -> str:
@@ -94,6 +108,8 @@ def create(s: Session, ctx: RequestContext, body: Any, version: Version) -> dict
     enforce(ctx, "compute:keypairs")
     spec = checks.body_of(body, "keypair")
     name = checks.name(spec.get("name"), "name")
+    if not set(name) <= NAME_CHARS:
+        raise BadRequest("Keypair data is invalid: Keypair name contains unsafe characters")
     kind = spec.get("type", "ssh")
     if kind != "ssh":
         raise BadRequest("Only ssh key pairs are supported here.")
@@ -108,6 +124,8 @@ def create(s: Session, ctx: RequestContext, body: Any, version: Version) -> dict
         private, public = _generate()
     elif not isinstance(public, str):
         raise BadRequest("Keypair data is invalid: public_key must be a string")
+    else:
+        check_key(public)
     if find(s, user, name) is not None:
         raise ComputeConflict(f"Key pair '{name}' already exists.")
     kp = KeyPair(user_id=user, name=name, type="ssh", public_key=public.strip(),

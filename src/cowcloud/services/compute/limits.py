@@ -9,11 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...config import ComputeSettings
-from ...db.models import KeyPair, Server, ServerGroup
+from ...db.models import Server, ServerGroup
 from ..context import RequestContext
 from ..errors import Denied
 from ..policy import enforce
 from .views import Version
+
+MAX_SERVER_META = 128  # Nova's metadata_items quota
 
 
 class QuotaExceeded(Denied):
@@ -47,15 +49,14 @@ def show(s: Session, ctx: RequestContext, quotas: ComputeSettings, version: Vers
     used = usage(s, ctx.project_id)
     groups = s.scalar(select(func.count()).select_from(ServerGroup).where(
         ServerGroup.project_id == ctx.project_id)) or 0
-    keypairs = s.scalar(select(func.count()).select_from(KeyPair).where(
-        KeyPair.user_id == ctx.user_id)) or 0
     absolute: dict[str, Any] = {
-        "maxServerMeta": 128, "maxImageMeta": 128, "maxTotalKeypairs": quotas.quota_key_pairs,
+        "maxServerMeta": MAX_SERVER_META, "maxImageMeta": 128,
+        "maxTotalKeypairs": quotas.quota_key_pairs,
         "maxServerGroups": quotas.quota_server_groups, "maxServerGroupMembers": 10,
         "maxTotalCores": quotas.quota_cores, "maxTotalInstances": quotas.quota_instances,
         "maxTotalRAMSize": quotas.quota_ram_mb, "totalCoresUsed": used["cores"],
         "totalRAMUsed": used["ram"], "totalInstancesUsed": used["instances"],
-        "totalServerGroupsUsed": groups, "totalKeyPairsUsed": keypairs,
+        "totalServerGroupsUsed": groups,
     }
     if version < (2, 57):
         absolute.update(maxPersonality=5, maxPersonalitySize=10240)

@@ -61,8 +61,25 @@ def _ref_id(value: Any, name: str) -> str:
     return str(value).strip().rstrip("/").rsplit("/", 1)[-1]
 
 
+def _count(spec: dict[str, Any], key: str) -> int:
+    """min_count/max_count as Nova's schema takes them: a positive integer, or its digits."""
+    value = spec.get(key, 1)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value}. "
+                         f"{key} must be a positive integer")
+    return value
+
+
 def parse_create(body: Any, version: Version) -> CreateRequest:
     spec = checks.body_of(body, "server")
+    low, high = _count(spec, "min_count"), _count(spec, "max_count")
+    if low > high:
+        raise BadRequest("min_count must be <= max_count")
+    if high > 1:  # one server per request; several at once is not built
+        raise BadRequest("Creating several servers in one request (min_count/max_count) is "
+                         "not supported here.")
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     if not isinstance(hints, dict):
         raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
@@ -99,6 +116,9 @@ def parse_create(body: Any, version: Version) -> CreateRequest:
         forced = forced_host or None
         zone = zone or None
     meta = checks.string_map(spec.get("metadata") or {}, "metadata")
+    if len(meta) > limits.MAX_SERVER_META:
+        raise limits.QuotaExceeded("Quota exceeded, too many metadata items (maximum "
+                                   f"{limits.MAX_SERVER_META}).")
     group = hints.get("group")
     if group is not None and not isinstance(group, str):
         raise BadRequest("Invalid input for field/attribute group.")
@@ -280,8 +300,10 @@ def rebuild(s: Session, ctx: RequestContext, server_id: str, arg: Any, image: An
     server.image_id = image.id
     server.task_state = "rebuilding"
     server.updated_at = utcnow()
-    return _plan(server, server.host, backend.name, backend.kind, _root_bytes(flavor, image),
+    plan = _plan(server, server.host, backend.name, backend.kind, _root_bytes(flavor, image),
                  image, "rebuild")
+    plan["stopped"] = server.vm_state == "stopped"  # Nova rebuilds a stopped server stopped
+    return plan
 
 
 def fail(s: Session, server_id: str, message: str) -> None:
@@ -357,8 +379,30 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
         out["tags"] = []
     if version >= (2, 63):
         out["trusted_image_certificates"] = None
+    if version >= (2, 71):
+        out["server_groups"] = [server.group_id] if server.group_id else []
     if version >= (2, 73):
         out["locked_reason"] = None
+    return out
+
+
+# What PUT /servers/{id} and rebuild answer with before 2.75: Nova's short view, without the
+# extended (OS-EXT-*, OS-SRV-USG, ...) attributes; from 2.75 they answer as GET does.
+_SHORT = frozenset({
+    "id", "name", "status", "tenant_id", "user_id", "metadata", "hostId", "image", "flavor",
+    "created", "updated", "addresses", "accessIPv4", "accessIPv6", "links",
+    "OS-DCF:diskConfig", "progress", "fault", "locked", "description", "tags",
+    "trusted_image_certificates", "server_groups", "locked_reason"})
+
+
+def short_view(server: Server, ctx: RequestContext, version: Version, base: str, *,
+               rebuild: bool = False) -> dict[str, Any]:
+    out = view(server, ctx, version, base)
+    if version < (2, 75):
+        keep = _SHORT | ({"key_name"} if rebuild and version >= (2, 54) else set())
+        out = {k: v for k, v in out.items() if k in keep}
+    if rebuild and version >= (2, 57):
+        out["user_data"] = None  # no user data is kept
     return out
 
 
@@ -450,7 +494,7 @@ def update(s: Session, ctx: RequestContext, server_id: str, body: Any, version: 
             raise BadRequest("Invalid input for field/attribute description.")
         server.description = spec["description"]
     server.updated_at = utcnow()
-    return view(server, ctx, version, base)
+    return short_view(server, ctx, version, base)
 
 
 # ------------------------------------------------------------------ actions and delete
@@ -498,8 +542,8 @@ def action(s: Session, ctx: RequestContext, server_id: str, body: Any) -> str | 
 
 
 def console_request(s: Session, ctx: RequestContext, server_id: str, arg: Any
-                    ) -> tuple[int, str]:
-    """Queues a read of the guest's console for its agent: (work id, host)."""
+                    ) -> tuple[int, str, int | None]:
+    """Queues a read of the guest's console for its agent: (work id, host, lines wanted)."""
     length = arg.get("length") if isinstance(arg, dict) else None
     if length is not None:
         length = checks.integer(length, "length", -1)
@@ -509,7 +553,13 @@ def console_request(s: Session, ctx: RequestContext, server_id: str, arg: Any
         raise _conflict(server, "os-getConsoleOutput")
     work_id = work.add(s, server.host, "console", {"server_id": server.id, "length": length},
                        server_id=server.id)
-    return work_id, server.host
+    return work_id, server.host, length
+
+
+def console_tail(output: str, length: int | None) -> str:
+    """Nova's cut: the last `length` pieces of the log split at newlines (a log that ends in a
+    newline gives length - 1 lines and an empty last piece, as tempest expects)."""
+    return output if length is None else "\n".join(output.split("\n")[-length:])
 
 
 def delete(s: Session, ctx: RequestContext, server_id: str) -> str | None:
@@ -551,7 +601,9 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
         if server.deleted or server.task_state == "deleting":
             return
         if ok:
-            server.vm_state, server.task_state, server.power_state = "active", None, power
+            server.task_state, server.power_state = None, power
+            server.vm_state = "stopped" if item.kind == "rebuild" and power == SHUTDOWN \
+                else "active"
             server.launched_at = now
         else:
             server.vm_state, server.task_state = "error", None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from typing import Any
 
 from ...block.targets import Targets
@@ -34,7 +35,7 @@ from . import (
 )
 from .env import BUILD_KIND, Env
 from .errors import BadRequest, ComputeConflict
-from .views import Version
+from .views import MIN_VERSION, Version
 
 # Agents of other API processes are not woken by this one's events: they look again this often
 # while they wait for work.
@@ -275,13 +276,14 @@ class ComputeService:
                             version: Version, base: str) -> dict[str, Any]:
         return await self.env.run(servers.update, ctx, server_id, body, version, base)
 
-    async def server_action(self, ctx: RequestContext, server_id: str, body: Any
+    async def server_action(self, ctx: RequestContext, server_id: str, body: Any,
+                            version: Version = MIN_VERSION, base: str = ""
                             ) -> dict[str, Any] | None:
         if isinstance(body, dict) and list(body) == ["os-getConsoleOutput"]:
             return {"output": await self.console(ctx, server_id, body["os-getConsoleOutput"])}
         if isinstance(body, dict) and list(body) == ["rebuild"]:
-            await self._rebuild(ctx, server_id, body["rebuild"])
-            return None
+            return {"server": await self._rebuild(ctx, server_id, body["rebuild"], version,
+                                                  base)}
         if isinstance(body, dict) and list(body) == ["evacuate"]:
             image_id = await self.env.run(lambda s: servers.load(
                 s, ctx, server_id, "compute:servers:evacuate").image_id)
@@ -292,7 +294,9 @@ class ComputeService:
         self.wake(await self.env.run(servers.action, ctx, server_id, body))
         return None
 
-    async def _rebuild(self, ctx: RequestContext, server_id: str, arg: Any) -> None:
+    async def _rebuild(self, ctx: RequestContext, server_id: str, arg: Any, version: Version,
+                       base: str) -> dict[str, Any]:
+        """Queues the rebuild; the server as Nova answers a rebuild (with a new adminPass)."""
         if not isinstance(arg, dict) or not arg.get("imageRef"):
             raise BadRequest("Invalid input for field/attribute rebuild: 'imageRef' is a "
                              "required property")
@@ -316,11 +320,16 @@ class ComputeService:
             return str(plan["host"])
         self.wake(await self.env.run(job))
         self.env.tasks.wake()
+        shown = await self.env.run(lambda s: servers.short_view(
+            servers.load(s, ctx, server_id, "compute:servers:rebuild"), ctx, version, base,
+            rebuild=True))
+        return {**shown, "adminPass": uuid.uuid4().hex[:12]}
 
     async def console(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
         """The guest's console as its agent reads it (the agent answers over its channel;
         this request waits for that, a bounded while)."""
-        work_id, host = await self.env.run(servers.console_request, ctx, server_id, arg)
+        work_id, host, length = await self.env.run(servers.console_request, ctx, server_id,
+                                                   arg)
         self.wake(host)
         deadline = time.monotonic() + CONSOLE_WAIT_SECONDS
         pause = 0.02
@@ -330,7 +339,7 @@ class ComputeService:
                 if not result.get("ok"):
                     raise ComputeConflict(f"The console of instance {server_id} could not "
                                           f"be read: {result.get('error')}")
-                return str(result.get("output", ""))
+                return servers.console_tail(str(result.get("output", "")), length)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
         raise Unavailable(f"The agent of host {host} did not answer within "
