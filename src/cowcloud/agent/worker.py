@@ -20,7 +20,7 @@ from ..block.targets import Target, Targets
 from ..config import Settings
 from ..errors import Error
 from ..hypervisor.driver import Driver, GuestDisk, GuestExists, GuestNotFound, GuestSpec, PowerState
-from . import disks, facts
+from . import disks, facts, volumes
 from .channel import AgentRefused, Channel
 
 log = logging.getLogger("cowcloud.agent")
@@ -202,6 +202,8 @@ class Agent:
             return await self._spawn(p)
         if kind == "evacuate":
             return await self._evacuate(p)
+        if kind in volumes.KINDS:
+            return await volumes.handle(self.settings, self.targets, self.driver, kind, p)
         if kind == "rebuild":
             # the old guest and disk go, then the server is spawned again from its new image
             await self.driver.destroy(uuid)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ...config import ComputeSettings
 from ...db.models import ComputeHost, Flavor, Server, ServerGroup, utcnow
@@ -334,7 +334,7 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
         "OS-SRV-USG:terminated_at": isotime(server.deleted_at),
         "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:vm_state": server.vm_state, "OS-EXT-STS:power_state": server.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": _volumes(server, version),
         "security_groups": [{"name": "default"}],
     }
     if ctx.is_admin:
@@ -360,6 +360,12 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
     if version >= (2, 73):
         out["locked_reason"] = None
     return out
+
+
+def _volumes(server: Server, version: Version) -> list[dict[str, Any]]:
+    from . import volume_attach  # it builds on this module
+    s = object_session(server)
+    return volume_attach.in_server(s, server.id, version) if s is not None else []
 
 
 def _iso(value: Any) -> str:

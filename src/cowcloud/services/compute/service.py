@@ -29,6 +29,7 @@ from . import (
     keypairs,
     limits,
     servers,
+    volume_attach,
     work,
 )
 from .env import BUILD_KIND, Env
@@ -43,7 +44,7 @@ CONSOLE_WAIT_SECONDS = 30.0
 
 class ComputeService:
     def __init__(self, settings: Settings, db: Database, clusters: Clusters, tasks: TaskRunner,
-                 images: ImageService) -> None:
+                 images: ImageService, volumes: Any = None) -> None:
         self.env = Env(settings, db, Targets(settings, clusters), tasks, images)
         self._events: dict[str, asyncio.Event] = {}
         # Scheduling reads every host's usage and then adds a server: two at once in this
@@ -51,6 +52,8 @@ class ComputeService:
         # can still race each other; Nova's placement claims are what would close that.)
         self._placing = threading.Lock()
         tasks.register(BUILD_KIND, build.CopyImage(self.env, self.wake))
+        # the volume service, in-process (volume_attach.py says why and how)
+        self.volume_attach = volume_attach.VolumeAttacher(self.env, volumes, self.wake)
 
     def wake(self, host: str | None) -> None:
         """An agent of `host` waiting for work in this process looks now."""
@@ -223,6 +226,7 @@ class ComputeService:
         def job(s: Any) -> None:
             item = work.finish(s, ctx, host, session, work_id, result)
             servers.apply(s, item, result)
+            volume_attach.apply(s, item, result)
         await self.env.run(job)
 
     # ---------------------------------------------------------------- servers
@@ -331,6 +335,24 @@ class ComputeService:
 
     async def delete_server(self, ctx: RequestContext, server_id: str) -> None:
         self.wake(await self.env.run(servers.delete, ctx, server_id))
+
+    # ---------------------------------------------------------------- volumes of servers
+
+    async def attach_volume(self, ctx: RequestContext, server_id: str, body: Any,
+                            version: Version) -> dict[str, Any]:
+        return await self.volume_attach.attach(ctx, server_id, body, version)
+
+    async def detach_volume(self, ctx: RequestContext, server_id: str, volume_id: str
+                            ) -> None:
+        await self.volume_attach.detach(ctx, server_id, volume_id)
+
+    async def server_volumes(self, ctx: RequestContext, server_id: str, version: Version
+                             ) -> list[dict[str, Any]]:
+        return await self.env.run(volume_attach.list_for, ctx, server_id, version)
+
+    async def server_volume(self, ctx: RequestContext, server_id: str, volume_id: str,
+                            version: Version) -> dict[str, Any]:
+        return await self.env.run(volume_attach.show, ctx, server_id, volume_id, version)
 
     # ---------------------------------------------------------------- key pairs
 

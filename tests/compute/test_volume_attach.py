@@ -1,0 +1,235 @@
+"""Volumes attached to servers through the volume service's attachments API, on the embedded
+default (local volumes and root disks, this machine's agent with the fake driver, which
+records the disks it was asked to attach): os-volume_attachments over HTTP, the `openstack`
+and `nova` CLIs and openstacksdk, the refusals each leaving nothing behind, and a deleted
+server's volumes available again."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openstack
+import pytest
+from server import RunningServer, run_server, token_for
+from server import openstack as openstack_cli
+
+from cowcloud.agent.run import state_dir_of
+from cowcloud.config import embedded_default
+
+from .helpers import ComputeApi, fault, nova, unique
+
+MiB = 1 << 20
+
+
+def wait(what: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if ok(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value}"
+        time.sleep(0.1)
+
+
+class Cloud:
+    def __init__(self, srv: RunningServer) -> None:
+        self.srv = srv
+        self.token = token_for(srv.url, "admin", srv.admin_password, "admin")
+        self.api = ComputeApi(srv.url, self.token)
+        self.project = httpx.get(f"{srv.url}/identity/v3/auth/tokens", headers={
+            "X-Auth-Token": self.token, "X-Subject-Token": self.token}).json()[
+            "token"]["project"]["id"]
+
+    def vol(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        with httpx.Client(base_url=f"{self.srv.url}/volume/v3/{self.project}", timeout=60,
+                          headers={"X-Auth-Token": self.token}) as c:
+            return c.request(method, path, **kw)
+
+    def volume(self, name: str | None = None) -> str:
+        resp = self.vol("POST", "/volumes", json={"volume": {"size": 1,
+                                                             "name": name or unique("vol")}})
+        assert resp.status_code == 202, resp.text
+        vid = resp.json()["volume"]["id"]
+        self.volume_status(vid, "available")
+        return str(vid)
+
+    def volume_status(self, vid: str, status: str) -> dict[str, Any]:
+        return wait(lambda: self.vol("GET", f"/volumes/{vid}").json()["volume"],
+                    lambda v: v["status"] == status)  # type: ignore[no-any-return]
+
+    def image(self) -> str:
+        with httpx.Client(base_url=f"{self.srv.url}/image", timeout=60,
+                          headers={"X-Auth-Token": self.token}) as c:
+            iid = c.post("/v2/images", json={"name": unique("img"), "disk_format": "raw",
+                                             "container_format": "bare"}).json()["id"]
+            assert c.put(f"/v2/images/{iid}/file", content=b"\x07" * MiB, headers={
+                "Content-Type": "application/octet-stream"}).status_code == 204
+        return str(iid)
+
+    def server(self, image: str, flavor: str) -> str:
+        resp = self.api.post("/servers", version="2.37", json={"server": {
+            "name": unique("srv"), "flavorRef": flavor, "imageRef": image,
+            "networks": "none"}})
+        assert resp.status_code == 202, resp.text
+        sid = resp.json()["server"]["id"]
+        self.server_status(sid, "ACTIVE")
+        return str(sid)
+
+    def server_status(self, sid: str, status: str) -> dict[str, Any]:
+        return wait(lambda: self.api.get(f"/servers/{sid}").json()["server"],  # type: ignore
+                    lambda s: s["status"] == status)
+
+    def guest_disks(self, sid: str) -> dict[str, dict[str, Any]]:
+        """The disks the fake driver was asked to give the guest, by serial."""
+        state = state_dir_of(self.srv.settings)
+        record = json.loads((state / "fake" / f"{sid}.json").read_text())
+        return {d["serial"]: d for d in record["disks"]}
+
+    def attachments(self, vid: str) -> list[dict[str, Any]]:
+        resp = self.vol("GET", f"/attachments?volume_id={vid}",
+                        headers={"OpenStack-API-Version": "volume 3.27"})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["attachments"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    data = tmp_path_factory.mktemp("attach")
+    with run_server(data, embedded_default(data)) as srv:
+        c = Cloud(srv)
+        wait(lambda: c.api.get("/os-hypervisors/detail").json()["hypervisors"], bool)
+        yield c
+
+
+@pytest.fixture(scope="module")
+def booted(cloud: Cloud) -> tuple[str, str]:
+    """(image id, flavor id) a server boots from."""
+    return cloud.image(), cloud.api.flavor(disk=1)["id"]
+
+
+def test_attach_and_detach(cloud: Cloud, booted: tuple[str, str]) -> None:
+    sid = cloud.server(*booted)
+    vid = cloud.volume()
+    resp = cloud.api.post(f"/servers/{sid}/os-volume_attachments", version="2.79",
+                          json={"volumeAttachment": {"volumeId": vid}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["volumeAttachment"] == {
+        "id": vid, "volumeId": vid, "serverId": sid, "device": "/dev/vdb", "tag": None,
+        "delete_on_termination": False}
+    vol = cloud.volume_status(vid, "in-use")
+    (att,) = vol["attachments"]
+    assert (att["server_id"], att["device"]) == (sid, "/dev/vdb")
+    # the agent handed the driver the volume's qcow2 layer, the volume id as serial
+    disk = cloud.guest_disks(sid)[vid]
+    assert disk["source"]["path"].endswith(".qcow2") and vid in disk["source"]["path"]
+    assert set(cloud.guest_disks(sid)) == {"root", vid}
+    (cinder_att,) = cloud.attachments(vid)
+    assert cinder_att["status"] == "attached" and cinder_att["instance"] == sid
+    listed = cloud.api.get(f"/servers/{sid}/os-volume_attachments").json()
+    assert [a["volumeId"] for a in listed["volumeAttachments"]] == [vid]
+    shown = cloud.api.get(f"/servers/{sid}/os-volume_attachments/{vid}").json()
+    assert shown["volumeAttachment"]["device"] == "/dev/vdb"
+    server = cloud.api.get(f"/servers/{sid}", version="2.3").json()["server"]
+    assert server["os-extended-volumes:volumes_attached"] == [
+        {"id": vid, "delete_on_termination": False}]
+    # a second volume takes the next device
+    vid2 = cloud.volume()
+    resp = cloud.api.post(f"/servers/{sid}/os-volume_attachments",
+                          json={"volumeAttachment": {"volumeId": vid2}})
+    assert resp.json()["volumeAttachment"]["device"] == "/dev/vdc"
+    cloud.volume_status(vid2, "in-use")
+    # detach: the disk leaves the guest, the volume is available again, no attachment left
+    resp = cloud.api.delete(f"/servers/{sid}/os-volume_attachments/{vid}")
+    assert resp.status_code == 202, resp.text
+    cloud.volume_status(vid, "available")
+    assert vid not in cloud.guest_disks(sid) and vid2 in cloud.guest_disks(sid)
+    assert cloud.attachments(vid) == []
+    fault(cloud.api.get(f"/servers/{sid}/os-volume_attachments/{vid}"), 404, "itemNotFound")
+    fault(cloud.api.delete(f"/servers/{sid}/os-volume_attachments/{vid}"), 404,
+          "itemNotFound")
+    # deleting the server releases the volumes it still has
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(vid2, "available")
+    assert cloud.attachments(vid2) == []
+
+
+def test_refusals_leave_nothing_behind(cloud: Cloud, booted: tuple[str, str]) -> None:
+    sid, other = cloud.server(*booted), cloud.server(*booted)
+    vid = cloud.volume()
+    base = f"/servers/{sid}/os-volume_attachments"
+    # an unknown volume: Nova's 404
+    missing = "7e0b1a9c-0000-4000-8000-000000000001"
+    assert missing in fault(cloud.api.post(base, json={"volumeAttachment": {
+        "volumeId": missing}}), 404, "itemNotFound")
+    # not a uuid, no body, unknown keys
+    fault(cloud.api.post(base, json={"volumeAttachment": {"volumeId": "nope"}}), 400,
+          "badRequest")
+    fault(cloud.api.post(base, json={"volume": {"volumeId": vid}}), 400, "badRequest")
+    fault(cloud.api.post(base, json={"volumeAttachment": {"volumeId": vid, "x": 1}}), 400)
+    # an unknown server
+    fault(cloud.api.post("/servers/7e0b1a9c-0000-4000-8000-000000000002/"
+                         "os-volume_attachments", json={"volumeAttachment": {
+                             "volumeId": vid}}), 404, "itemNotFound")
+    assert cloud.vol("GET", f"/volumes/{vid}").json()["volume"]["status"] == "available"
+    assert cloud.attachments(vid) == []
+    # attached here, then asked for by another server (not multiattach): 400, and the
+    # first attachment is all there is
+    assert cloud.api.post(base, json={"volumeAttachment": {
+        "volumeId": vid}}).status_code == 200
+    cloud.volume_status(vid, "in-use")
+    msg = fault(cloud.api.post(f"/servers/{other}/os-volume_attachments", json={
+        "volumeAttachment": {"volumeId": vid}}), 400, "badRequest")
+    assert "in-use" in msg
+    # the same server again: 400
+    fault(cloud.api.post(base, json={"volumeAttachment": {"volumeId": vid}}), 400)
+    (att,) = cloud.attachments(vid)
+    assert att["instance"] == sid
+    assert cloud.api.get(f"/servers/{other}/os-volume_attachments").json()[
+        "volumeAttachments"] == []
+    assert vid not in cloud.guest_disks(other)
+    # an attached volume cannot be deleted through the volume API
+    assert cloud.vol("DELETE", f"/volumes/{vid}").status_code == 400
+    for s in (sid, other):
+        assert cloud.api.delete(f"/servers/{s}").status_code == 204
+    cloud.volume_status(vid, "available")
+
+
+def test_clients(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> None:
+    """`openstack server add/remove volume`, `nova volume-attach/volume-detach`, and
+    openstacksdk's create/delete_volume_attachment."""
+    clouds = cloud.srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+    sid = cloud.server(*booted)
+    vid = cloud.volume(unique("cli"))
+    openstack_cli(clouds, "server", "add", "volume", sid, vid)
+    cloud.volume_status(vid, "in-use")
+    out = openstack_cli(clouds, "server", "volume", "list", sid).stdout
+    assert vid in out and "/dev/vdb" in out
+    openstack_cli(clouds, "server", "remove", "volume", sid, vid)
+    cloud.volume_status(vid, "available")
+
+    def _nova(*args: str) -> str:
+        return nova(cloud.srv.url, "admin", cloud.srv.admin_password, "admin", *args).stdout
+    out = _nova("volume-attach", sid, vid)
+    assert vid in out and "/dev/vdb" in out
+    cloud.volume_status(vid, "in-use")
+    assert vid in _nova("volume-attachments", sid)
+    _nova("volume-detach", sid, vid)
+    cloud.volume_status(vid, "available")
+
+    conn = openstack.connect(**cloud.srv.cloud())
+    try:
+        server = conn.compute.get_server(sid)
+        att = conn.compute.create_volume_attachment(server, volume_id=vid)
+        assert att.volume_id == vid
+        cloud.volume_status(vid, "in-use")
+        assert [a.volume_id for a in conn.compute.volume_attachments(server)] == [vid]
+        conn.compute.delete_volume_attachment(server, vid)
+        cloud.volume_status(vid, "available")
+    finally:
+        conn.close()
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
