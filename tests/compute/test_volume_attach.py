@@ -143,6 +143,12 @@ def test_attach_and_detach(cloud: Cloud, booted: tuple[str, str]) -> None:
                           json={"volumeAttachment": {"volumeId": vid2}})
     assert resp.json()["volumeAttachment"]["device"] == "/dev/vdc"
     cloud.volume_status(vid2, "in-use")
+    # a start after a stop hands the driver the whole spec again: the volumes are in it
+    assert cloud.api.post(f"/servers/{sid}/action", json={"os-stop": None}).status_code == 202
+    cloud.server_status(sid, "SHUTOFF")
+    assert cloud.api.post(f"/servers/{sid}/action", json={"os-start": None}).status_code == 202
+    cloud.server_status(sid, "ACTIVE")
+    assert set(cloud.guest_disks(sid)) == {"root", vid, vid2}
     # detach: the disk leaves the guest, the volume is available again, no attachment left
     resp = cloud.api.delete(f"/servers/{sid}/os-volume_attachments/{vid}")
     assert resp.status_code == 202, resp.text

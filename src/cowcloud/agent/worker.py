@@ -274,6 +274,9 @@ class Agent:
         target = self.targets.get("ephemeral_backends", p["backend"])
         source = await disks.disk_source(self.settings, target,
                                          disks.root_device(target, p["server_id"]))
+        attached = tuple(volumes.guest_disk(self.settings, self.targets, v)
+                         for v in p.get("volumes") or ())
         return GuestSpec(uuid=p["server_id"], name=p["name"], vcpus=p["vcpus"],
-                         memory_mib=p["memory_mb"], disks=(GuestDisk(source, "root"),),
+                         memory_mib=p["memory_mb"],
+                         disks=(GuestDisk(source, "root"), *attached),
                          nic="user" if p.get("nic") == "auto" else "none")

@@ -730,6 +730,9 @@ class ServerVolume(Base):
     server_id: Mapped[str] = mapped_column(String(36), index=True)
     volume_id: Mapped[str] = mapped_column(String(36), index=True)
     attachment_id: Mapped[str | None] = mapped_column(String(36))
+    # the id of the volume's Ceph cluster (or local store): the agent opens it with its own
+    # user for that cluster
+    cluster_id: Mapped[str | None] = mapped_column(String(255))
     device: Mapped[str] = mapped_column(String(64))
     tag: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="attaching")

@@ -368,6 +368,11 @@ def _volumes(server: Server, version: Version) -> list[dict[str, Any]]:
     return volume_attach.in_server(s, server.id, version) if s is not None else []
 
 
+def _guest_volumes(s: Session, server_id: str) -> list[dict[str, Any]]:
+    from . import volume_attach
+    return volume_attach.guest_volumes(s, server_id)
+
+
 def _iso(value: Any) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -496,7 +501,8 @@ def action(s: Session, ctx: RequestContext, server_id: str, body: Any) -> str | 
     assert server.host is not None
     f = server.flavor
     guest = {"name": server.name, "vcpus": int(f["vcpus"]), "memory_mb": int(f["ram"]),
-             "nic": server.nic, "backend": server.backend}
+             "nic": server.nic, "backend": server.backend,
+             "volumes": _guest_volumes(s, server.id)}
     work.add(s, server.host, kind, {"server_id": server.id, **guest, **extra},
              server_id=server.id)
     server.updated_at = utcnow()

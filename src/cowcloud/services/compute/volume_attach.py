@@ -148,7 +148,8 @@ def record_attach(s: Session, server_id: str, req: dict[str, Any], connector: di
     if server is None or server.deleted or server.task_state or server.host is None:
         raise ComputeConflict(f"Instance {server_id} changed while the volume was reserved.")
     row = ServerVolume(server_id=server_id, volume_id=req["volume_id"],
-                       attachment_id=attachment["id"], device=connector["mountpoint"],
+                       attachment_id=attachment["id"], cluster_id=cluster_id,
+                       device=connector["mountpoint"],
                        tag=req["tag"], delete_on_termination=req["delete_on_termination"],
                        status="attaching")
     s.add(row)
@@ -254,17 +255,16 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
                         f"{item.payload['volume_id']} failed: {result.get('error')}"}
 
 
-def guest_volumes(s: Session, server_id: str, cluster_id: Callable[[str], str | None]
-                  ) -> list[dict[str, Any]]:
-    """What an agent needs to give a guest its volumes again (a start, an evacuation)."""
+def guest_volumes(s: Session, server_id: str) -> list[dict[str, Any]]:
+    """What an agent needs to give a guest its volumes again (a start after a stop: the
+    driver is handed the whole spec)."""
     out = []
     for row in rows(s, server_id):
         att = s.get(VolumeAttachment, row.attachment_id) if row.attachment_id else None
-        vol = s.get(Volume, row.volume_id)
-        if row.status == "attached" and att is not None and att.connection_info and vol:
+        if row.status == "attached" and att is not None and att.connection_info:
             out.append({"volume_id": row.volume_id, "device": row.device,
                         "connection_info": att.connection_info,
-                        "cluster_id": cluster_id(vol.cluster)})
+                        "cluster_id": row.cluster_id})
     return out
 
 

@@ -19,6 +19,7 @@ def upgrade() -> None:
     sa.Column('server_id', sa.String(length=36), nullable=False),
     sa.Column('volume_id', sa.String(length=36), nullable=False),
     sa.Column('attachment_id', sa.String(length=36), nullable=True),
+    sa.Column('cluster_id', sa.String(length=255), nullable=True),
     sa.Column('device', sa.String(length=64), nullable=False),
     sa.Column('tag', sa.String(length=255), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
