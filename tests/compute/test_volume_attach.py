@@ -6,6 +6,7 @@ server's volumes available again."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -239,3 +240,63 @@ def test_clients(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> None:
     finally:
         conn.close()
     assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+
+
+def _image(cloud: Cloud, iid: str) -> dict[str, Any]:
+    with httpx.Client(base_url=f"{cloud.srv.url}/image", timeout=60,
+                      headers={"X-Auth-Token": cloud.token}) as c:
+        return c.get(f"/v2/images/{iid}").json()  # type: ignore[no-any-return]
+
+
+def _image_names(cloud: Cloud) -> set[str]:
+    with httpx.Client(base_url=f"{cloud.srv.url}/image", timeout=60,
+                      headers={"X-Auth-Token": cloud.token}) as c:
+        return {i["name"] for i in c.get("/v2/images").json()["images"]}
+
+
+def test_create_image(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> None:
+    """createImage: the root disk's snapshot lands in the store of its cluster as an active
+    image with Nova's snapshot properties, its size and checksum those of the disk."""
+    image, flavor = booted
+    sid = cloud.server(image, flavor)
+    resp = cloud.api.post(f"/servers/{sid}/action", version="2.45", json={
+        "createImage": {"name": "snap-1", "metadata": {"purpose": "test"}}})
+    assert resp.status_code == 202, resp.text
+    iid = resp.json()["image_id"]
+    got = wait(lambda: _image(cloud, iid), lambda i: i["status"] in ("active", "killed",
+                                                                      "deleted"))
+    assert got["status"] == "active", got
+    assert (got["image_type"], got["instance_uuid"], got["base_image_ref"]) == (
+        "snapshot", sid, image)
+    assert got["purpose"] == "test" and got["min_disk"] == 1
+    # the disk: the image's MiB of 0x07, then zeros to the flavor's 1 GiB
+    md5 = hashlib.md5(b"\x07" * MiB)
+    zeros = bytes(64 * MiB)
+    left = (1 << 30) - MiB
+    while left:
+        md5.update(zeros[:min(left, len(zeros))])
+        left -= min(left, len(zeros))
+    assert (got["size"], got["checksum"], got["disk_format"]) == (1 << 30, md5.hexdigest(),
+                                                                  "raw")
+    server = cloud.server_status(sid, "ACTIVE")
+    assert server["OS-EXT-STS:task_state"] is None
+    # a server boots from the snapshot
+    cloud.server_status(cloud.server(iid, flavor), "ACTIVE")
+    # the CLI, before 2.45 the Location header
+    resp = cloud.api.post(f"/servers/{sid}/action", version="2.1", json={
+        "createImage": {"name": "snap-2"}})
+    assert resp.status_code == 202 and "/images/" in resp.headers["location"]
+    wait(lambda: _image(cloud, resp.headers["location"].rsplit("/", 1)[-1]),
+         lambda i: i["status"] == "active")
+    clouds = cloud.srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+    openstack_cli(clouds, "server", "image", "create", "--name", "snap-cli", "--wait", sid)
+    assert "snap-cli" in _image_names(cloud)
+    # refusals: nothing made
+    before = _image_names(cloud)
+    fault(cloud.api.post(f"/servers/{sid}/action", json={"createImage": {}}), 400,
+          "badRequest")
+    fault(cloud.api.post(f"/servers/{sid}/action", json={"createImage": {
+        "name": "x", "bogus": 1}}), 400)
+    fault(cloud.api.post("/servers/7e0b1a9c-0000-4000-8000-000000000003/action", json={
+        "createImage": {"name": "nope"}}), 404, "itemNotFound")
+    assert _image_names(cloud) == before

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...services.context import RequestContext
-from ..auth import get_context
+from ..auth import get_context, public_url
 from .common import base, body, compute, version
 
 router = APIRouter()
@@ -51,7 +51,14 @@ async def update(server_id: str, request: Request,
 @router.post("/servers/{server_id}/action")
 async def action(server_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
-    answer = await compute(request).server_action(ctx, server_id, await body(request))
+    spec = await body(request)
+    if isinstance(spec, dict) and list(spec) == ["createImage"]:
+        image_id = await compute(request).create_image(ctx, server_id, spec["createImage"])
+        location = f"{public_url(request)}/image/v2/images/{image_id}"
+        if version(request) >= (2, 45):  # the id in the body, no Location any more
+            return JSONResponse({"image_id": image_id}, status_code=202)
+        return Response(status_code=202, headers={"Location": location})
+    answer = await compute(request).server_action(ctx, server_id, spec)
     if answer is not None:  # a read (os-getConsoleOutput) answers 200 with its body
         return JSONResponse(answer)
     return Response(status_code=202)

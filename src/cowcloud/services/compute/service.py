@@ -29,6 +29,7 @@ from . import (
     keypairs,
     limits,
     servers,
+    snapshots,
     volume_attach,
     work,
 )
@@ -54,6 +55,7 @@ class ComputeService:
         tasks.register(BUILD_KIND, build.CopyImage(self.env, self.wake))
         # the volume service, in-process (volume_attach.py says why and how)
         self.volume_attach = volume_attach.VolumeAttacher(self.env, volumes, self.wake)
+        tasks.register(snapshots.SNAPSHOT_KIND, snapshots.SnapshotServer(self.env))
 
     def wake(self, host: str | None) -> None:
         """An agent of `host` waiting for work in this process looks now."""
@@ -353,6 +355,10 @@ class ComputeService:
     async def server_volume(self, ctx: RequestContext, server_id: str, volume_id: str,
                             version: Version) -> dict[str, Any]:
         return await self.env.run(volume_attach.show, ctx, server_id, volume_id, version)
+
+    async def create_image(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
+        """createImage: the new image's id (snapshots.py)."""
+        return await snapshots.create_image(self.env, ctx, server_id, arg)
 
     # ---------------------------------------------------------------- key pairs
 
