@@ -300,3 +300,83 @@ def test_create_image(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> 
     fault(cloud.api.post("/servers/7e0b1a9c-0000-4000-8000-000000000003/action", json={
         "createImage": {"name": "nope"}}), 404, "itemNotFound")
     assert _image_names(cloud) == before
+
+
+def _bfv(cloud: Cloud, flavor: str, mapping: dict[str, Any]) -> Any:
+    return cloud.api.post("/servers", version="2.37", json={"server": {
+        "name": unique("bfv"), "flavorRef": flavor, "networks": "none",
+        "block_device_mapping_v2": [{"boot_index": 0, "destination_type": "volume",
+                                     **mapping}]}})
+
+
+def test_boot_from_volume(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> None:
+    image, flavor = booted
+    vms = cloud.srv.settings.server.data_dir / "clusters" / "local" / "vms"
+    # an image to a new volume, deleted with the server
+    resp = _bfv(cloud, flavor, {"source_type": "image", "uuid": image, "volume_size": 1,
+                                "delete_on_termination": True})
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    server = cloud.server_status(sid, "ACTIVE")
+    assert server["image"] == ""
+    (attached,) = server["os-extended-volumes:volumes_attached"]
+    vid = attached["id"]
+    vol = cloud.volume_status(vid, "in-use")
+    assert vol["attachments"][0]["device"] == "/dev/vda" and vol["bootable"] == "true"
+    assert list(cloud.guest_disks(sid)) == [vid]  # the volume is the root disk
+    assert not (vms / f"{sid}_disk.json").exists()
+    fault(cloud.api.delete(f"/servers/{sid}/os-volume_attachments/{vid}"), 400)
+    fault(cloud.api.post(f"/servers/{sid}/action", json={"createImage": {"name": "x"}}), 409)
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    wait(lambda: cloud.vol("GET", f"/volumes/{vid}").status_code, lambda c: c == 404)
+    # an existing volume, kept after the server
+    src = cloud.volume()
+    resp = _bfv(cloud, flavor, {"source_type": "volume", "uuid": src})
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    cloud.server_status(sid, "ACTIVE")
+    cloud.volume_status(src, "in-use")
+    assert list(cloud.guest_disks(sid)) == [src]
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(src, "available")
+    # the CLI: --volume and --boot-from-volume SIZE
+    clouds = cloud.srv.write_clouds_yaml(tmp_path / "clouds.yaml")
+    out = openstack_cli(clouds, "server", "create", "--flavor", flavor, "--volume", src,
+                        "--nic", "none", "--wait", "-f", "json", unique("cli-bfv")).stdout
+    sid = json.loads(out)["id"]
+    cloud.volume_status(src, "in-use")
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(src, "available")
+    out = openstack_cli(clouds, "--os-compute-api-version", "2.67", "server", "create",
+                        "--flavor", flavor, "--image", image, "--boot-from-volume", "1",
+                        "--nic", "none", "--wait", "-f", "json", unique("cli-bfv")).stdout
+    sid = json.loads(out)["id"]
+    server = cloud.server_status(sid, "ACTIVE")
+    (attached,) = server["os-extended-volumes:volumes_attached"]
+    cloud.volume_status(attached["id"], "in-use")
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(attached["id"], "available")  # delete_on_termination false
+
+
+def test_boot_from_volume_refusals(cloud: Cloud, booted: tuple[str, str]) -> None:
+    image, flavor = booted
+    src = cloud.volume()
+    servers_before = len(cloud.api.get("/servers").json()["servers"])
+    volumes_before = len(cloud.vol("GET", "/volumes").json()["volumes"])
+    missing = "7e0b1a9c-0000-4000-8000-000000000004"
+    fault(_bfv(cloud, flavor, {"source_type": "volume", "uuid": missing}), 400, "badRequest")
+    fault(_bfv(cloud, flavor, {"source_type": "image", "uuid": missing, "volume_size": 1}),
+          400)
+    fault(_bfv(cloud, flavor, {"source_type": "image", "uuid": image}), 400)  # no size
+    fault(_bfv(cloud, flavor, {"source_type": "blank", "uuid": src}), 400)
+    fault(_bfv(cloud, "no-such-flavor", {"source_type": "volume", "uuid": src}), 400)
+    # a volume in use elsewhere
+    sid = cloud.server(image, flavor)
+    assert cloud.api.post(f"/servers/{sid}/os-volume_attachments", json={
+        "volumeAttachment": {"volumeId": src}}).status_code == 200
+    cloud.volume_status(src, "in-use")
+    fault(_bfv(cloud, flavor, {"source_type": "volume", "uuid": src}), 400)
+    assert len(cloud.api.get("/servers").json()["servers"]) == servers_before + 1
+    assert len(cloud.vol("GET", "/volumes").json()["volumes"]) == volumes_before
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(src, "available")

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..block.targets import Targets
 from ..config import RbdClusterSettings, Settings
-from ..hypervisor.driver import Driver, FileDisk, GuestDisk, RbdDisk
+from ..hypervisor.driver import Driver, FileDisk, GuestDisk, GuestExists, GuestSpec, RbdDisk
 from .disks import DiskError, _cluster_with, _key
 
 ATTACH, DETACH = "attach_volume", "detach_volume"
@@ -58,3 +58,16 @@ async def handle(settings: Settings, targets: Targets, driver: Driver, kind: str
     else:
         await driver.detach_disk(uuid, str(p["volume_id"]))
     return {"ok": True}
+
+
+async def spawn(settings: Settings, targets: Targets, driver: Driver, p: dict[str, Any]
+                ) -> None:
+    """A guest whose root disk is a volume (boot from volume): no `<id>_disk` is built."""
+    root = guest_disk(settings, targets, p["root"]["volume"])
+    spec = GuestSpec(uuid=p["server_id"], name=p["name"], vcpus=p["vcpus"],
+                     memory_mib=p["memory_mb"], disks=(root,),
+                     nic="user" if p.get("nic") == "auto" else "none")
+    try:
+        await driver.spawn(spec)
+    except GuestExists:
+        pass

@@ -236,6 +236,9 @@ class Agent:
         with contextlib.suppress(GuestNotFound):
             state = await self.driver.state(uuid)
             return {"ok": True, "power_state": POWER[state]}  # spawned by an earlier run
+        if p["root"].get("volume"):  # booted from a volume: it is the root disk
+            await volumes.spawn(self.settings, self.targets, self.driver, p)
+            return {"ok": True, "power_state": POWER[await self.driver.state(uuid)]}
         target = self.targets.get("ephemeral_backends", p["root"]["backend"])
         dev = await disks.build_root(self.settings, self.targets, target, uuid, p["root"],
                                      self.channel.image_chunks)

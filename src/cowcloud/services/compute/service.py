@@ -21,6 +21,7 @@ from ..errors import NotFound, Unavailable
 from ..images import ImageService
 from . import (
     aggregates,
+    bdm,
     build,
     evacuate,
     flavors,
@@ -56,6 +57,8 @@ class ComputeService:
         # the volume service, in-process (volume_attach.py says why and how)
         self.volume_attach = volume_attach.VolumeAttacher(self.env, volumes, self.wake)
         tasks.register(snapshots.SNAPSHOT_KIND, snapshots.SnapshotServer(self.env))
+        tasks.register(bdm.BOOT_KIND, bdm.BootFromVolume(
+            self.env, volumes, self.wake, self.volume_attach.cluster_id))
 
     def wake(self, host: str | None) -> None:
         """An agent of `host` waiting for work in this process looks now."""
@@ -225,17 +228,20 @@ class ComputeService:
         if not isinstance(result, dict):
             raise BadRequest("result must be an object")
 
-        def job(s: Any) -> None:
+        def job(s: Any) -> list[str]:
             item = work.finish(s, ctx, host, session, work_id, result)
             servers.apply(s, item, result)
-            volume_attach.apply(s, item, result)
-        await self.env.run(job)
+            return volume_attach.apply(s, item, result)
+        # volumes to delete with their server (delete_on_termination), once released
+        await self.volume_attach.delete_volumes(await self.env.run(job))
 
     # ---------------------------------------------------------------- servers
 
     async def create_server(self, ctx: RequestContext, body: Any, version: Version,
                             base: str) -> dict[str, Any]:
         req = servers.parse_create(body, version)
+        if req.boot is not None:
+            return await bdm.create(self, ctx, req, version, base)
         try:
             image = await self.env.images.source(ctx, req.image_ref)
         except NotFound:

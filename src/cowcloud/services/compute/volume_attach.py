@@ -26,6 +26,7 @@ Not Nova's: a volume in another availability zone attaches (Nova's default,
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,8 @@ from . import checks, servers, work
 from .env import Env
 from .errors import BadRequest, ComputeConflict
 from .views import Version
+
+log = logging.getLogger("cowcloud.compute")
 
 ATTACH, DETACH = "attach_volume", "detach_volume"
 KINDS = (ATTACH, DETACH)
@@ -222,22 +225,33 @@ def release(s: Session, row: ServerVolume) -> None:
     s.flush()
 
 
-def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
-    """An agent's report, in the report's transaction."""
+def apply(s: Session, item: Any, result: dict[str, Any]) -> list[str]:
+    """An agent's report, in the report's transaction; the volumes to delete now (their
+    server is gone and they were to go with it)."""
     ok = bool(result.get("ok"))
     if item.kind == "destroy":
+        doomed = []
         if ok:  # the guest is gone: its volumes are free again
             for row in rows(s, item.server_id):
+                if row.delete_on_termination:
+                    doomed.append(row.volume_id)
                 release(s, row)
-        return
+        return doomed
+    if item.kind == "spawn" and ok:  # a root volume: attached now that the guest runs
+        for row in rows(s, item.server_id):
+            att = s.get(VolumeAttachment, row.attachment_id) if row.attachment_id else None
+            if row.status == "attaching" and att is not None:
+                cinder.completed(s, att)
+                row.status = "attached"
+        return []
     if item.kind not in KINDS:
-        return
+        return []
     server = s.get(Server, item.server_id)
     row = s.scalar(select(ServerVolume).where(
         ServerVolume.server_id == item.server_id,
         ServerVolume.volume_id == item.payload["volume_id"]))
     if row is None or server is None:
-        return
+        return []
     if item.kind == ATTACH:
         att = s.get(VolumeAttachment, row.attachment_id) if row.attachment_id else None
         if ok and att is not None:
@@ -253,6 +267,7 @@ def apply(s: Session, item: Any, result: dict[str, Any]) -> None:
     if not ok and server is not None:
         server.fault = {"code": 500, "message": f"{item.kind} of volume "
                         f"{item.payload['volume_id']} failed: {result.get('error')}"}
+    return []
 
 
 def guest_volumes(s: Session, server_id: str) -> list[dict[str, Any]]:
@@ -303,6 +318,17 @@ class VolumeAttacher:
             raise
         self.wake(host)
         return answer
+
+    async def delete_volumes(self, volume_ids: list[str]) -> None:
+        """Deletes the volumes a deleted server was to take with it (delete_on_termination),
+        as the service (the owner's token is long gone); a failure is logged, the volume
+        stays for its owner to delete."""
+        from ..images.copies import SYSTEM
+        for vid in volume_ids:
+            try:
+                await self.volumes.delete(SYSTEM, vid, cascade=False)
+            except Exception as exc:
+                log.warning("volume %s was to be deleted with its server: %s", vid, exc)
 
     async def detach(self, ctx: RequestContext, server_id: str, volume_id: str) -> None:
         self.wake(await self.env.run(begin_detach, ctx, server_id, volume_id))
