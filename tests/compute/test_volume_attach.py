@@ -281,7 +281,8 @@ def test_create_image(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> 
     server = cloud.server_status(sid, "ACTIVE")
     assert server["OS-EXT-STS:task_state"] is None
     # a server boots from the snapshot
-    cloud.server_status(cloud.server(iid, flavor), "ACTIVE")
+    from_snapshot = cloud.server(iid, flavor)
+    assert cloud.api.delete(f"/servers/{from_snapshot}").status_code == 204
     # the CLI, before 2.45 the Location header
     resp = cloud.api.post(f"/servers/{sid}/action", version="2.1", json={
         "createImage": {"name": "snap-2"}})
@@ -300,6 +301,7 @@ def test_create_image(cloud: Cloud, booted: tuple[str, str], tmp_path: Path) -> 
     fault(cloud.api.post("/servers/7e0b1a9c-0000-4000-8000-000000000003/action", json={
         "createImage": {"name": "nope"}}), 404, "itemNotFound")
     assert _image_names(cloud) == before
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
 
 
 def _bfv(cloud: Cloud, flavor: str, mapping: dict[str, Any]) -> Any:

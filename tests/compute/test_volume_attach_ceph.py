@@ -122,13 +122,17 @@ class Client:
 
 
 @pytest.fixture(scope="module")
-def booted(cloud: dict[str, Any]) -> tuple[Client, str, str]:
+def booted(cloud: dict[str, Any]) -> Iterator[tuple[Client, str, str]]:
     c = Client(cloud)
     iid = c.img("POST", "/v2/images", json={"name": unique("img"), "disk_format": "raw",
                                             "container_format": "bare"}).json()["id"]
     assert c.img("PUT", f"/v2/images/{iid}/file", content=IMAGE_DATA, headers={
         "Content-Type": "application/octet-stream"}).status_code == 204
-    return c, iid, c.api.flavor(disk=1)["id"]
+    yield c, iid, c.api.flavor(disk=1)["id"]
+    # the clusters are the session's: the servers' disks, then the image, go
+    wait(lambda: c.api.get("/servers").json()["servers"], lambda found: not found)
+    wait(lambda: rbd_ls(c.ceph, "vms"), lambda names: not names)
+    assert c.img("DELETE", f"/v2/images/{iid}").status_code == 204
 
 
 def _server(c: Client, image: str, flavor: str) -> str:
@@ -165,6 +169,9 @@ def test_rbd_volume_attach_with_the_agents_own_key(booted: tuple[Client, str, st
     c.volume_status(vid, "in-use")
     assert c.api.delete(f"/servers/{sid}").status_code == 204
     c.volume_status(vid, "available")
+    # the clusters are the session's: what a test made goes
+    assert c.vol("DELETE", f"/volumes/{vid}").status_code == 202
+    wait(lambda: c.vol("GET", f"/volumes/{vid}").status_code, lambda code: code == 404)
 
 
 def test_create_image_is_a_flattened_clone_in_the_same_cluster(
@@ -190,6 +197,7 @@ def test_create_image_is_a_flattened_clone_in_the_same_cluster(
     assert rbd_parent(c.ceph, "images", iid) is None   # flattened: independent of the disk
     assert rbd_snaps(c.ceph, "vms", f"{sid}_disk") == []   # the snapshot went
     assert c.api.delete(f"/servers/{sid}").status_code == 204
+    assert c.img("DELETE", f"/v2/images/{iid}").status_code == 204
 
 
 def test_boot_from_volume_on_rbd(booted: tuple[Client, str, str]) -> None:

@@ -170,7 +170,7 @@ class BootFromVolume:
         if status != "available" or cluster is None:
             raise RuntimeError(f"its root volume {volume_id} is {status}")
         existing = await self.env.run(root_of, plan["server_id"])
-        if existing is None:
+        if existing is None or existing.attachment_id is None:
             connector = {"host": plan["host"], "platform": "x86_64", "os_type": "linux",
                          "multipath": False, "mountpoint": ROOT_DEVICE, "mode": "rw",
                          "initiator": f"iqn.cowcloud:{plan['host']}"}
@@ -180,10 +180,14 @@ class BootFromVolume:
             cid = self.cluster_id(cluster)
 
             def record(s: Session) -> None:
-                s.add(ServerVolume(server_id=plan["server_id"], volume_id=volume_id,
-                                   attachment_id=att["id"], cluster_id=cid,
-                                   device=ROOT_DEVICE, status="attaching",
-                                   delete_on_termination=inp["delete_on_termination"]))
+                row = root_of(s, plan["server_id"])
+                if row is None:  # the server was deleted meanwhile: its volume is free
+                    vol = s.get(Volume, volume_id)
+                    if vol is not None:
+                        from ..volumes import attachments as cinder
+                        cinder.detach(s, vol, att["id"])
+                    return
+                row.attachment_id, row.cluster_id, row.status = att["id"], cid, "attaching"
                 root = {**plan["root"], "volume": {
                     "volume_id": volume_id, "connection_info": att["connection_info"],
                     "cluster_id": cid}}
@@ -243,6 +247,11 @@ async def create(compute: Any, ctx: Any, req: Any, version: Any, base: str) -> d
             volume_id = boot.uuid
 
         def queue(s: Session) -> None:
+            # the mapping from now on: a server deleted before it boots takes its volume
+            # along (delete_on_termination) or leaves it available
+            s.add(ServerVolume(server_id=answer["id"], volume_id=volume_id,
+                               device=ROOT_DEVICE, status="reserved",
+                               delete_on_termination=boot.delete_on_termination))
             env.tasks.add(s, BOOT_KIND, resource_id=answer["id"], owner=ctx.project_id,
                           input={"plan": plan, "volume_id": volume_id,
                                  "delete_on_termination": boot.delete_on_termination})

@@ -145,7 +145,8 @@ def begin_attach(s: Session, ctx: RequestContext, server_id: str, req: dict[str,
 
 
 def record_attach(s: Session, server_id: str, req: dict[str, Any], connector: dict[str, Any],
-                  attachment: dict[str, Any], cluster_id: str | None) -> tuple[str, dict]:
+                  attachment: dict[str, Any], cluster_id: str | None
+                  ) -> tuple[str, ServerVolume]:
     """The mapping row and the agent's work; (host, the attachment view)."""
     server = s.get(Server, server_id)
     if server is None or server.deleted or server.task_state or server.host is None:
