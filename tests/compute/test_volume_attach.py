@@ -382,3 +382,31 @@ def test_boot_from_volume_refusals(cloud: Cloud, booted: tuple[str, str]) -> Non
     assert len(cloud.vol("GET", "/volumes").json()["volumes"]) == volumes_before
     assert cloud.api.delete(f"/servers/{sid}").status_code == 204
     cloud.volume_status(src, "available")
+
+
+def test_multiattach_volume_on_two_servers(cloud: Cloud, booted: tuple[str, str]) -> None:
+    """A volume of a multiattach type goes to a second server (one attachment each); a
+    detach from one leaves it in-use on the other."""
+    resp = cloud.vol("POST", "/types", json={"volume_type": {
+        "name": unique("multi"), "extra_specs": {"multiattach": "<is> True"}}})
+    assert resp.status_code == 200, resp.text
+    vtype = resp.json()["volume_type"]["name"]
+    resp = cloud.vol("POST", "/volumes", json={"volume": {"size": 1, "volume_type": vtype}})
+    assert resp.status_code == 202, resp.text
+    vid = resp.json()["volume"]["id"]
+    cloud.volume_status(vid, "available")
+    first, second = cloud.server(*booted), cloud.server(*booted)
+    for sid in (first, second):
+        assert cloud.api.post(f"/servers/{sid}/os-volume_attachments", json={
+            "volumeAttachment": {"volumeId": vid}}).status_code == 200
+        wait(lambda s=sid: [a["instance"] for a in cloud.attachments(vid)
+                            if a["status"] == "attached"], lambda found, s=sid: s in found)
+    assert vid in cloud.guest_disks(first) and vid in cloud.guest_disks(second)
+    assert len(cloud.volume_status(vid, "in-use")["attachments"]) == 2
+    assert cloud.api.delete(f"/servers/{first}/os-volume_attachments/{vid}"
+                            ).status_code == 202
+    wait(lambda: [a["instance"] for a in cloud.attachments(vid)], lambda f: f == [second])
+    assert cloud.vol("GET", f"/volumes/{vid}").json()["volume"]["status"] == "in-use"
+    for sid in (first, second):
+        assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(vid, "available")
