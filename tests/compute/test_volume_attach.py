@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -347,6 +348,16 @@ def test_boot_from_volume(cloud: Cloud, booted: tuple[str, str], tmp_path: Path)
                         "--nic", "none", "--wait", "-f", "json", unique("cli-bfv")).stdout
     sid = json.loads(out)["id"]
     cloud.volume_status(src, "in-use")
+    assert cloud.api.delete(f"/servers/{sid}").status_code == 204
+    cloud.volume_status(src, "available")
+    # the nova CLI's --block-device, as the seeds' nova boot with a volume
+    out = nova(cloud.srv.url, "admin", cloud.srv.admin_password, "admin", "boot",
+               "--flavor", flavor, "--nic", "none", "--block-device",
+               f"source=volume,id={src},dest=volume,bootindex=0", "--poll",
+               unique("nova-bfv")).stdout
+    sid = re.search(r"\|\s+id\s+\|\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    cloud.volume_status(src, "in-use")
+    assert list(cloud.guest_disks(sid)) == [src]
     assert cloud.api.delete(f"/servers/{sid}").status_code == 204
     cloud.volume_status(src, "available")
     out = openstack_cli(clouds, "--os-compute-api-version", "2.67", "server", "create",
