@@ -9,13 +9,17 @@ service's and is not used here. local: the volume's qcow2 layer on this machine.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from ..block.targets import Targets
 from ..config import RbdClusterSettings, Settings
+from ..errors import Conflict
 from ..hypervisor.driver import Driver, FileDisk, GuestDisk, GuestExists, GuestSpec, RbdDisk
 from .disks import DiskError, _cluster_with, _key
+
+log = logging.getLogger("cowcloud.agent")
 
 ATTACH, DETACH = "attach_volume", "detach_volume"
 KINDS = (ATTACH, DETACH)
@@ -54,7 +58,14 @@ async def handle(settings: Settings, targets: Targets, driver: Driver, kind: str
                  p: dict[str, Any]) -> dict[str, Any]:
     uuid = p["server_id"]
     if kind == ATTACH:
-        await driver.attach_disk(uuid, guest_disk(settings, targets, p))
+        disk = guest_disk(settings, targets, p)
+        try:
+            await driver.attach_disk(uuid, disk)
+        except Conflict:
+            # work handed out again (this agent died before it reported): the qemu driver
+            # refuses a serial the guest has; the volume is attached, which was asked
+            state = await driver.state(uuid)  # GuestNotFound still fails the work
+            log.info("guest %s (%s) already has volume %s", uuid, state.value, disk.serial)
     else:
         await driver.detach_disk(uuid, str(p["volume_id"]))
     return {"ok": True}
