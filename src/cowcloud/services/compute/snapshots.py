@@ -7,10 +7,10 @@ clone of the snapshot, flattened: on rbd the copy runs inside Ceph, no byte pass
 API process or the agent's host), else a store of the server's site, else the default store
 (extents streamed). The snapshot goes at the end; a failure deletes the image.
 
-The image carries Nova's snapshot properties: image_type=snapshot, instance_uuid,
-base_image_ref, user_id, owner_project_name/owner_user_name are not kept here; the base image's
-own properties are inherited (Nova's inheritable list: the base image's non-reserved
-properties) and min_disk/min_ram come from the flavor and the base image.
+The image carries Nova's snapshot properties (image_type=snapshot, instance_uuid,
+base_image_ref, user_id; not Nova's owner_project_name/owner_user_name), inherits the base
+image's own properties (all but those describing the base's data, NOT_INHERITED), and takes
+min_disk from the flavor and min_ram from the base image, as Nova does.
 
 The snapshot is taken under a running guest, as Nova's rbd direct_snapshot does without a
 guest agent to quiesce: crash-consistent. The control plane must reach the disk's cluster
