@@ -218,6 +218,26 @@ def test_boot_from_volume_on_rbd(booted: tuple[Client, str, str]) -> None:
     assert rbd_parent(c.ceph, "volumes", f"volume-{vid}") is not None  # a COW clone
     source = c.disks(sid)[vid]["source"]
     assert (source["pool"], source["user"]) == ("volumes", "nova")
+    # createImage: a volume snapshot, and an image naming it in block_device_mapping with no
+    # data of its own (Nova's snapshot_volume_backed)
+    resp = c.api.post(f"/servers/{sid}/action", version="2.45", json={
+        "createImage": {"name": "bfv-snap"}})
+    assert resp.status_code == 202, resp.text
+    iid = resp.json()["image_id"]
+    got = c.img("GET", f"/v2/images/{iid}").json()
+    assert (got["status"], got["size"], got["bdm_v2"], got["root_device_name"]) == (
+        "active", 0, "True", "/dev/vda")
+    assert (got["image_type"], got["instance_uuid"]) == ("snapshot", sid)
+    (mapping,) = json.loads(got["block_device_mapping"])
+    assert (mapping["source_type"], mapping["boot_index"]) == ("snapshot", 0)
+    snap = c.vol("GET", f"/snapshots/{mapping['snapshot_id']}").json()["snapshot"]
+    assert (snap["volume_id"], snap["status"], snap["name"]) == (
+        vid, "available", "snapshot for bfv-snap")
+    # the volume goes with the server only without snapshots (as Cinder's): drop it first
+    assert c.vol("DELETE", f"/snapshots/{snap['id']}").status_code == 202
+    wait(lambda: c.vol("GET", f"/snapshots/{snap['id']}").status_code,
+         lambda code: code == 404)
+    assert c.img("DELETE", f"/v2/images/{iid}").status_code == 204
     assert c.api.delete(f"/servers/{sid}").status_code == 204
     wait(lambda: c.vol("GET", f"/volumes/{vid}").status_code, lambda code: code == 404)
     wait(lambda: rbd_ls(c.ceph, "volumes"), lambda names: f"volume-{vid}" not in names)

@@ -13,9 +13,12 @@ reserves and connects its attachment for the host, and queues the spawn with the
 the root disk; the spawn's report completes the attachment (the volume in-use). The server's
 `image` is "" (Nova's view of a volume-backed server).
 
+A volume-backed server's createImage is Nova's volume snapshot plus an image of
+block_device_mapping (snapshots.py).
+
 Not built: more than the root volume in the mapping (attach data volumes afterwards),
-blank/snapshot sources, a volume-backed server's createImage (Nova snapshots the volume and
-makes an image of block_device_mapping; refused here with 409), and evacuating one.
+blank/snapshot sources (so an image of block_device_mapping does not boot here yet), and
+evacuating a volume-backed server.
 """
 
 from __future__ import annotations

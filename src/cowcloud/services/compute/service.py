@@ -364,7 +364,8 @@ class ComputeService:
 
     async def create_image(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
         """createImage: the new image's id (snapshots.py)."""
-        return await snapshots.create_image(self.env, ctx, server_id, arg)
+        return await snapshots.create_image(self.env, self.volume_attach.volumes, ctx,
+                                            server_id, arg)
 
     # ---------------------------------------------------------------- key pairs
 

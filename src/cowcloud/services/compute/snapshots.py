@@ -16,14 +16,22 @@ The snapshot is taken under a running guest, as Nova's rbd direct_snapshot does 
 guest agent to quiesce: crash-consistent. The control plane must reach the disk's cluster
 (every rbd cluster it is configured with; a local root disk only on the API's own machine):
 a local disk on another machine's agent is refused (Nova would have that compute host upload
-the bytes; not built here). A server booted from a volume has no root disk of its own: Nova
-snapshots the volume and makes an image of block_device_mapping; refused here (not built).
+the bytes; not built here).
+
+A server booted from a volume has no root disk of its own: as Nova's snapshot_volume_backed,
+its root volume gets a volume snapshot (forced: the volume is in use; crash-consistent, no
+quiesce) named "snapshot for <image name>", and the image holds no data (size 0, active)
+but the properties bdm_v2=True, root_device_name=/dev/vda and block_device_mapping (JSON: the
+snapshot to a volume, boot index 0), which Nova boots from. Booting from such an image is
+not built here (a server is booted from the volume snapshot's volume instead).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -68,8 +76,15 @@ def begin(s: Session, ctx: RequestContext, server_id: str) -> dict[str, Any]:
         raise ComputeConflict(f"Cannot 'createImage' instance {server.id} while it is in "
                               f"vm_state {server.vm_state}")
     if server.backend is None or server.cluster_id is None or server.pool is None:
-        raise ComputeConflict(f"Instance {server.id} has no root disk of its own (booted "
-                              "from a volume): snapshot its volume instead.")
+        from .bdm import root_of
+        root = root_of(s, server.id)
+        if root is None or root.status != "attached":
+            raise ComputeConflict(f"Instance {server.id} has no root disk ready to "
+                                  "snapshot.")
+        return {"server_id": server.id, "volume_id": root.volume_id,
+                "volume_size": None, "delete_on_termination": root.delete_on_termination,
+                "image_id": None, "min_disk": int(server.flavor.get("disk") or 0),
+                "user_id": server.user_id}
     server.task_state = TASK_STATE
     return {"server_id": server.id, "cluster_id": server.cluster_id, "pool": server.pool,
             "zone": server.availability_zone, "image_id": server.image_id,
@@ -145,11 +160,13 @@ class SnapshotServer:
             await self.env.run(end, inp["server_id"])
 
 
-async def create_image(env: Env, ctx: RequestContext, server_id: str, arg: Any
-                       ) -> str:
+async def create_image(env: Env, volumes: Any, ctx: RequestContext, server_id: str,
+                       arg: Any) -> str:
     """Checks, creates the image (queued, the caller's) and queues the task; the image id."""
     name, meta = parse(arg)
     row = await env.run(begin, ctx, server_id)
+    if "volume_id" in row:
+        return await _volume_backed(env, volumes, ctx, row, name, meta)
     try:
         cluster = env.cluster_named(row["cluster_id"])
         if cluster is None:
@@ -194,3 +211,41 @@ _IMAGE_FIELDS = {"id", "name", "status", "visibility", "protected", "checksum", 
                  "size", "virtual_size", "min_ram", "min_disk", "disk_format",
                  "container_format", "created_at", "updated_at", "tags", "self", "file",
                  "schema", "os_hidden"}
+
+
+async def _volume_backed(env: Env, volumes: Any, ctx: RequestContext, row: dict[str, Any],
+                         name: str, meta: dict[str, str]) -> str:
+    """Nova's snapshot of a volume-backed server: a volume snapshot and an image that names
+    it in block_device_mapping, with no data of its own."""
+    if volumes is None:
+        raise ComputeConflict("This process runs no volume service.")
+    snap = await volumes.create_snapshot(ctx, {"snapshot": {
+        "volume_id": row["volume_id"], "force": True, "name": f"snapshot for {name}"}},
+        (3, 0))
+    snap = snap.get("snapshot", snap)
+    mapping = [{"boot_index": 0, "source_type": "snapshot", "destination_type": "volume",
+                "snapshot_id": snap["id"], "volume_size": snap.get("size"),
+                "device_name": "/dev/vda", "delete_on_termination":
+                    row["delete_on_termination"], "disk_bus": "virtio",
+                "guest_format": None, "volume_type": None, "tag": None,
+                "no_device": None, "image_id": None, "volume_id": None}]
+    body = {"name": name, "disk_format": "raw", "container_format": "bare",
+            "min_disk": row["min_disk"], **meta, "image_type": "snapshot",
+            "instance_uuid": row["server_id"], "user_id": row["user_id"],
+            "bdm_v2": "True", "root_device_name": "/dev/vda",
+            "block_device_mapping": json.dumps(mapping)}
+    image = None
+    try:
+        image = await env.images.create(ctx, body)
+        await env.images.upload(ctx, image["id"], _nothing(), store=None, size=0)
+    except BaseException:
+        if image is not None:
+            await env.images.discard(image["id"])
+        await volumes.delete_snapshot(ctx, snap["id"])
+        raise
+    return str(image["id"])
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""
