@@ -29,7 +29,7 @@ from ..hypervisor.driver import (
     PowerState,
     RbdDisk,
 )
-from . import disks, facts
+from . import disks, facts, volumes
 from .boot import BootFiles
 from .channel import AgentRefused, Channel
 
@@ -215,6 +215,8 @@ class Agent:
             return await self._spawn(p)
         if kind == "evacuate":
             return await self._evacuate(p)
+        if kind in volumes.KINDS:
+            return await volumes.handle(self.settings, self.targets, self.driver, kind, p)
         if kind == "rebuild":
             # the old guest and disk go, then the server is spawned again from its new image
             await self.driver.destroy(uuid)
@@ -252,6 +254,9 @@ class Agent:
         with contextlib.suppress(GuestNotFound):
             state = await self.driver.state(uuid)
             return {"ok": True, "power_state": POWER[state]}  # spawned by an earlier run
+        if p["root"].get("volume"):  # booted from a volume: it is the root disk
+            await volumes.spawn(self.settings, self.targets, self.driver, p)
+            return {"ok": True, "power_state": POWER[await self.driver.state(uuid)]}
         target = self.targets.get("ephemeral_backends", p["root"]["backend"])
         dev = await disks.build_root(self.settings, self.targets, target, uuid, p["root"],
                                      self.channel.image_chunks)
@@ -294,9 +299,13 @@ class Agent:
         return await self._guest(p, source)
 
     async def _guest(self, p: dict[str, Any], source: RbdDisk | FileDisk) -> GuestSpec:
-        """The guest of a server on that root disk, with the kernel it was spawned with."""
+        """The guest of a server on that root disk, with its attached volumes and the kernel it
+        was spawned with."""
         kernel, initrd, cmdline = await self.boot.files(self.boot.recalled(p["server_id"]))
+        attached = tuple(volumes.guest_disk(self.settings, self.targets, v)
+                         for v in p.get("volumes") or ())
         return GuestSpec(uuid=p["server_id"], name=p["name"], vcpus=p["vcpus"],
-                         memory_mib=p["memory_mb"], disks=(GuestDisk(source, "root"),),
+                         memory_mib=p["memory_mb"],
+                         disks=(GuestDisk(source, "root"), *attached),
                          nic="user" if p.get("nic") == "auto" else "none", kernel=kernel,
                          initrd=initrd, cmdline=cmdline)

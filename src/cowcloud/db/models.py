@@ -714,3 +714,27 @@ class KeyPair(Base):
     public_key: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------- compute: volumes of servers
+
+
+class ServerVolume(Base):
+    """A volume a server has, as Nova's block_device_mapping row: the volume service's
+    attachment that backs it, the guest's device name, and its state on the host
+    (attaching -> attached -> detaching; the row goes when the volume is detached)."""
+
+    __tablename__ = "server_volumes"
+    __table_args__ = (UniqueConstraint("server_id", "volume_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    server_id: Mapped[str] = mapped_column(String(36), index=True)
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    # the id of the volume's Ceph cluster (or local store): the agent opens it with its own
+    # user for that cluster
+    cluster_id: Mapped[str | None] = mapped_column(String(255))
+    device: Mapped[str] = mapped_column(String(64))
+    tag: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="attaching")
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

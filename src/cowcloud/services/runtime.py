@@ -46,7 +46,8 @@ class Runtime:
         self.images = ImageService(settings, self.db, self.clusters, self.tasks)
         self.metadefs = MetadefService(self.db)
         self.volumes = VolumeService(settings, self.db, self.clusters, self.tasks, self.images)
-        self.compute = ComputeService(settings, self.db, self.clusters, self.tasks, self.images)
+        self.compute = ComputeService(settings, self.db, self.clusters, self.tasks, self.images,
+                                      self.volumes)
 
     def prepare(self) -> BootstrapResult:
         """The data folder, the schema, the token keys and the first-start identity (admin user,

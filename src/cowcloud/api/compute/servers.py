@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...services.context import RequestContext
-from ..auth import get_context
+from ..auth import get_context, public_url
 from .common import base, body, compute, version
 
 router = APIRouter()
@@ -52,6 +52,12 @@ async def update(server_id: str, request: Request,
 async def action(server_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
     data = await body(request)
+    if isinstance(data, dict) and list(data) == ["createImage"]:
+        image_id = await compute(request).create_image(ctx, server_id, data["createImage"])
+        location = f"{public_url(request)}/image/v2/images/{image_id}"
+        if version(request) >= (2, 45):  # the id in the body, no Location any more
+            return JSONResponse({"image_id": image_id}, status_code=202)
+        return Response(status_code=202, headers={"Location": location})
     answer = await compute(request).server_action(ctx, server_id, data, version(request),
                                                   base(request))
     if answer is not None:  # a read (os-getConsoleOutput) answers 200, a rebuild 202

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ...config import ComputeSettings
 from ...db.models import ComputeHost, Flavor, Server, ServerGroup, utcnow
 from ..context import RequestContext
 from ..errors import NotFound
 from ..policy import enforce
-from . import checks, evacuate, flavors, keypairs, limits, placement, work
+from . import bdm, checks, evacuate, flavors, keypairs, limits, placement, work
 from .errors import BadRequest, ComputeConflict
 from .scheduler import NoValidHost, RequestSpec, schedule
 from .views import GiB, Version, isotime, links
@@ -52,6 +52,7 @@ class CreateRequest:
     description: str | None
     group: str | None
     hints: dict[str, Any]
+    boot: Any = None   # bdm.BootVolume: the root is a volume
 
 
 def _ref_id(value: Any, name: str) -> str:
@@ -84,16 +85,21 @@ def parse_create(body: Any, version: Version) -> CreateRequest:
     if not isinstance(hints, dict):
         raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
     name = checks.name(spec.get("name"), "name")
-    for bdm in spec.get("block_device_mapping_v2") or []:
+    boot = bdm.parse(spec.get("block_device_mapping_v2"))  # a root volume (bdm.py)
+    for mapping in spec.get("block_device_mapping_v2") or []:
         # openstackclient names the image as a mapping too (image -> local, boot index 0):
-        # that is the root disk imageRef describes; anything else is a volume
-        if not (isinstance(bdm, dict) and bdm.get("source_type") == "image"
-                and bdm.get("destination_type", "local") == "local"):
-            raise BadRequest("Booting from volumes is not supported here yet.")
+        # that is the root disk imageRef describes; the root volume is bdm.py's
+        if bdm.is_root_volume(mapping):
+            continue
+        if not (isinstance(mapping, dict) and mapping.get("source_type") == "image"
+                and mapping.get("destination_type", "local") == "local"):
+            raise BadRequest("Block Device Mapping is Invalid: only the root volume (boot "
+                             "index 0) is mapped here; attach other volumes afterwards.")
     if spec.get("block_device_mapping"):
-        raise BadRequest("Booting from volumes is not supported here yet.")
-    if "imageRef" not in spec or spec.get("imageRef") in (None, ""):
-        raise BadRequest("Missing imageRef attribute (boot from volume is not built yet).")
+        raise BadRequest("The legacy block_device_mapping is not supported here: use "
+                         "block_device_mapping_v2.")
+    if boot is None and ("imageRef" not in spec or spec.get("imageRef") in (None, "")):
+        raise BadRequest("Missing imageRef attribute")
     networks = spec.get("networks")
     if networks is None:
         if version >= (2, 37):
@@ -129,10 +135,12 @@ def parse_create(body: Any, version: Version) -> CreateRequest:
     if key_name is not None and not isinstance(key_name, str):
         raise BadRequest("Invalid input for field/attribute key_name.")
     return CreateRequest(name=name, flavor_ref=_ref_id(spec.get("flavorRef"), "flavorRef"),
-                         image_ref=_ref_id(spec.get("imageRef"), "imageRef"), nic=nic,
+                         image_ref=("" if boot is not None else
+                                    _ref_id(spec.get("imageRef"), "imageRef")), nic=nic,
                          zone=zone, forced_host=forced, key_name=key_name,
                          metadata={k: v for k, v in meta.items() if v is not None},
-                         description=description, group=group, hints=dict(hints))
+                         description=description, group=group, hints=dict(hints),
+                         boot=boot)
 
 
 def _flavor_copy(flavor: Flavor) -> dict[str, Any]:
@@ -356,7 +364,7 @@ def view(server: Server, ctx: RequestContext, version: Version, base: str) -> di
         "OS-SRV-USG:terminated_at": isotime(server.deleted_at),
         "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:vm_state": server.vm_state, "OS-EXT-STS:power_state": server.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": _volumes(server, version),
         "security_groups": [{"name": "default"}],
     }
     if ctx.is_admin:
@@ -404,6 +412,17 @@ def short_view(server: Server, ctx: RequestContext, version: Version, base: str,
     if rebuild and version >= (2, 57):
         out["user_data"] = None  # no user data is kept
     return out
+
+
+def _volumes(server: Server, version: Version) -> list[dict[str, Any]]:
+    from . import volume_attach  # it builds on this module
+    s = object_session(server)
+    return volume_attach.in_server(s, server.id, version) if s is not None else []
+
+
+def _guest_volumes(s: Session, server_id: str) -> list[dict[str, Any]]:
+    from . import volume_attach
+    return volume_attach.guest_volumes(s, server_id)
 
 
 def _iso(value: Any) -> str:
@@ -534,7 +553,8 @@ def action(s: Session, ctx: RequestContext, server_id: str, body: Any) -> str | 
     assert server.host is not None
     f = server.flavor
     guest = {"name": server.name, "vcpus": int(f["vcpus"]), "memory_mb": int(f["ram"]),
-             "nic": server.nic, "backend": server.backend}
+             "nic": server.nic, "backend": server.backend,
+             "volumes": _guest_volumes(s, server.id)}
     work.add(s, server.host, kind, {"server_id": server.id, **guest, **extra},
              server_id=server.id)
     server.updated_at = utcnow()

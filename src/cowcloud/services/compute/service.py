@@ -22,6 +22,7 @@ from ..errors import NotFound, Unavailable
 from ..images import ImageService
 from . import (
     aggregates,
+    bdm,
     build,
     evacuate,
     flavors,
@@ -31,6 +32,8 @@ from . import (
     keypairs,
     limits,
     servers,
+    snapshots,
+    volume_attach,
     work,
 )
 from .env import BUILD_KIND, Env
@@ -45,7 +48,7 @@ CONSOLE_WAIT_SECONDS = 30.0
 
 class ComputeService:
     def __init__(self, settings: Settings, db: Database, clusters: Clusters, tasks: TaskRunner,
-                 images: ImageService) -> None:
+                 images: ImageService, volumes: Any = None) -> None:
         self.env = Env(settings, db, Targets(settings, clusters), tasks, images)
         self._events: dict[str, asyncio.Event] = {}
         # Scheduling reads every host's usage and then adds a server: two at once in this
@@ -53,6 +56,11 @@ class ComputeService:
         # can still race each other; Nova's placement claims are what would close that.)
         self._placing = threading.Lock()
         tasks.register(BUILD_KIND, build.CopyImage(self.env, self.wake))
+        # the volume service, in-process (volume_attach.py says why and how)
+        self.volume_attach = volume_attach.VolumeAttacher(self.env, volumes, self.wake)
+        tasks.register(snapshots.SNAPSHOT_KIND, snapshots.SnapshotServer(self.env))
+        tasks.register(bdm.BOOT_KIND, bdm.BootFromVolume(
+            self.env, volumes, self.wake, self.volume_attach.cluster_id))
 
     def wake(self, host: str | None) -> None:
         """An agent of `host` waiting for work in this process looks now."""
@@ -222,16 +230,20 @@ class ComputeService:
         if not isinstance(result, dict):
             raise BadRequest("result must be an object")
 
-        def job(s: Any) -> None:
+        def job(s: Any) -> list[str]:
             item = work.finish(s, ctx, host, session, work_id, result)
             servers.apply(s, item, result)
-        await self.env.run(job)
+            return volume_attach.apply(s, item, result)
+        # volumes to delete with their server (delete_on_termination), once released
+        await self.volume_attach.delete_volumes(await self.env.run(job))
 
     # ---------------------------------------------------------------- servers
 
     async def create_server(self, ctx: RequestContext, body: Any, version: Version,
                             base: str) -> dict[str, Any]:
         req = servers.parse_create(body, version)
+        if req.boot is not None:
+            return await bdm.create(self, ctx, req, version, base)
         try:
             image = await self.env.images.source(ctx, req.image_ref)
         except NotFound:
@@ -347,6 +359,29 @@ class ComputeService:
 
     async def delete_server(self, ctx: RequestContext, server_id: str) -> None:
         self.wake(await self.env.run(servers.delete, ctx, server_id))
+
+    # ---------------------------------------------------------------- volumes of servers
+
+    async def attach_volume(self, ctx: RequestContext, server_id: str, body: Any,
+                            version: Version) -> dict[str, Any]:
+        return await self.volume_attach.attach(ctx, server_id, body, version)
+
+    async def detach_volume(self, ctx: RequestContext, server_id: str, volume_id: str
+                            ) -> None:
+        await self.volume_attach.detach(ctx, server_id, volume_id)
+
+    async def server_volumes(self, ctx: RequestContext, server_id: str, version: Version
+                             ) -> list[dict[str, Any]]:
+        return await self.env.run(volume_attach.list_for, ctx, server_id, version)
+
+    async def server_volume(self, ctx: RequestContext, server_id: str, volume_id: str,
+                            version: Version) -> dict[str, Any]:
+        return await self.env.run(volume_attach.show, ctx, server_id, volume_id, version)
+
+    async def create_image(self, ctx: RequestContext, server_id: str, arg: Any) -> str:
+        """createImage: the new image's id (snapshots.py)."""
+        return await snapshots.create_image(self.env, self.volume_attach.volumes, ctx,
+                                            server_id, arg)
 
     # ---------------------------------------------------------------- key pairs
 
