@@ -133,6 +133,25 @@ def wait_for_clusters(url: str, deadline: float) -> None:
         time.sleep(0.05)
 
 
+def os_cli(tool: str, server_url: str, user: str, password: str, project: str, *args: str,
+           check: bool = True, extra_env: dict[str, str] | None = None,
+           **run: Any) -> subprocess.CompletedProcess[str]:
+    """A project's own CLI (`cinder`, `nova`, `glance`) with the OS_* variables a user exports,
+    nothing of the caller's OS_* environment leaking in."""
+    exe = shutil.which(tool, path=str(VENV_BIN)) or tool
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(OS_AUTH_URL=f"{server_url}/identity/v3", OS_USERNAME=user, OS_PASSWORD=password,
+               OS_PROJECT_NAME=project, OS_USER_DOMAIN_NAME="Default",
+               OS_PROJECT_DOMAIN_NAME="Default", OS_IDENTITY_API_VERSION="3",
+               **(extra_env or {}))
+    res = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=180,
+                         **run)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{tool} {' '.join(args)} failed ({res.returncode}):\n"
+                             f"{res.stdout}\n{res.stderr}")
+    return res
+
+
 def openstack(clouds_yaml: Path, *args: str, cloud: str = "cowcloud",
               check: bool = True) -> subprocess.CompletedProcess[str]:
     """The real `openstack` CLI against a clouds.yaml, as a user would run it."""

@@ -3,14 +3,13 @@ CLI, and a fake agent's registration."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from server import os_cli
 from server import unique as unique
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
@@ -85,13 +84,4 @@ def backend(name: str, pool: str, cluster_id: str = "fsid-a", kind: str = "rbd",
 def nova(server_url: str, user: str, password: str, project: str, *args: str,
          check: bool = True) -> subprocess.CompletedProcess[str]:
     """python-novaclient's `nova`, as the seeds run it."""
-    exe = shutil.which("nova", path=str(VENV_BIN)) or "nova"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(OS_AUTH_URL=f"{server_url}/identity/v3", OS_USERNAME=user, OS_PASSWORD=password,
-               OS_PROJECT_NAME=project, OS_USER_DOMAIN_NAME="Default",
-               OS_PROJECT_DOMAIN_NAME="Default", OS_IDENTITY_API_VERSION="3")
-    res = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=180)
-    if check and res.returncode != 0:
-        raise AssertionError(f"nova {' '.join(args)} failed ({res.returncode}):\n"
-                             f"{res.stdout}\n{res.stderr}")
-    return res
+    return os_cli("nova", server_url, user, password, project, *args, check=check)

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import pty
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from server import os_cli
 from server import pattern as pattern
 from server import token_for as token_for
 from server import unique as unique
@@ -179,24 +179,14 @@ def leftovers(settings: Settings, image_id: str) -> dict[str, list[str]]:
 
 def glance(server_url: str, user: str, password: str, project: str, *args: str,
            check: bool = True) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("glance", path=str(VENV_BIN)) or "glance"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(OS_AUTH_URL=f"{server_url}/identity/v3", OS_USERNAME=user, OS_PASSWORD=password,
-               OS_PROJECT_NAME=project, OS_USER_DOMAIN_NAME="Default",
-               OS_PROJECT_DOMAIN_NAME="Default", OS_IMAGE_API_VERSION="2",
-               OS_IDENTITY_API_VERSION="3")
     # glance refuses --file when stdin is not a terminal (it would read the image from it)
     leader, follower = pty.openpty()
     try:
-        res = subprocess.run([exe, *args], env=env, capture_output=True, text=True,
-                             timeout=180, stdin=follower)
+        return os_cli("glance", server_url, user, password, project, *args, check=check,
+                      extra_env={"OS_IMAGE_API_VERSION": "2"}, stdin=follower)
     finally:
         os.close(leader)
         os.close(follower)
-    if check and res.returncode != 0:
-        raise AssertionError(f"glance {' '.join(args)} failed ({res.returncode}):\n"
-                             f"{res.stdout}\n{res.stderr}")
-    return res
 
 
 def mark_device(info: Any, pool: str, name: str, mark: bytes) -> None:

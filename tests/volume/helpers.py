@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from server import os_cli
 from server import pattern as pattern
 from server import token_for as token_for
 from server import unique as unique
@@ -205,13 +204,4 @@ def wait_for(check: Any, timeout: float = 30, what: str = "condition") -> None:
 
 def cinder(server_url: str, user: str, password: str, project: str, *args: str,
            check: bool = True) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("cinder", path=str(VENV_BIN)) or "cinder"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(OS_AUTH_URL=f"{server_url}/identity/v3", OS_USERNAME=user, OS_PASSWORD=password,
-               OS_PROJECT_NAME=project, OS_USER_DOMAIN_NAME="Default",
-               OS_PROJECT_DOMAIN_NAME="Default", OS_IDENTITY_API_VERSION="3")
-    res = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=180)
-    if check and res.returncode != 0:
-        raise AssertionError(f"cinder {' '.join(args)} failed ({res.returncode}):\n"
-                             f"{res.stdout}\n{res.stderr}")
-    return res
+    return os_cli("cinder", server_url, user, password, project, *args, check=check)
