@@ -205,3 +205,23 @@ def token_for(url: str, user: str, password: str, project: str) -> str:
     resp = httpx.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=30)
     assert resp.status_code == 201, resp.text
     return resp.headers["X-Subject-Token"]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user made for a test, alone in a project of its own, with a token scoped to it."""
+    name: str
+    password: str
+    project: str
+    project_id: str
+    token: str
+
+
+def new_account(srv: RunningServer, role: str = "member") -> Account:
+    identity = srv.app.state.runtime.identity
+    project = identity.create_project(unique("proj"))
+    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
+    user = identity.create_user(name, password=password, default_project_id=project.id)
+    identity.add_grant(user.id, "project", project.id, identity.list_roles(name=role)[0].id)
+    return Account(name, password, project.name, project.id,
+                   token_for(srv.url, name, password, project.name))

@@ -3,14 +3,13 @@ through the agents' channel as an agent would)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server import RunningServer, run_server, settings_for, token_for
+from server import RunningServer, new_account, run_server, settings_for, token_for
 
-from .helpers import ComputeApi, unique
+from .helpers import ComputeApi
 
 
 @pytest.fixture(scope="package")
@@ -31,13 +30,8 @@ def admin(srv: RunningServer) -> ComputeApi:
 @pytest.fixture(scope="package")
 def member(srv: RunningServer) -> tuple[ComputeApi, str, str, str, str]:
     """(api, user, password, project name, project id) of a project member."""
-    identity = srv.app.state.runtime.identity
-    project = identity.create_project(unique("proj"))
-    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
-    user = identity.create_user(name, password=password, default_project_id=project.id)
-    identity.add_grant(user.id, "project", project.id, identity.list_roles(name="member")[0].id)
-    api = ComputeApi(srv.url, token_for(srv.url, name, password, project.name))
-    return api, name, password, project.name, project.id
+    a = new_account(srv)
+    return ComputeApi(srv.url, a.token), a.name, a.password, a.project, a.project_id
 
 
 @pytest.fixture

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import http.server
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server import RunningServer, run_server
+from server import RunningServer, new_account, run_server
 
 from cowcloud.config import Settings
 
-from .helpers import Api, token_for, unique
+from .helpers import Api, token_for
 
 # the web server of these tests is on loopback; deferred deletes and lost tasks come back soon
 _TEST_IMAGE_OPTIONS = {"web_download_allow_private": True, "reap_interval_seconds": 1,
@@ -131,13 +130,8 @@ class User:
 
 
 def _make_user(srv: RunningServer, role: str = "member") -> User:
-    identity = srv.app.state.runtime.identity
-    project = identity.create_project(unique("proj"))
-    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
-    user = identity.create_user(name, password=password, default_project_id=project.id)
-    identity.add_grant(user.id, "project", project.id, identity.list_roles(name=role)[0].id)
-    api = Api(srv.url, token_for(srv.url, name, password, project.name), project.id)
-    return User(name, password, project.name, project.id, api)
+    a = new_account(srv, role)
+    return User(a.name, a.password, a.project, a.project_id, Api(srv.url, a.token, a.project_id))
 
 
 @pytest.fixture(scope="package")

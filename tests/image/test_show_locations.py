@@ -4,25 +4,20 @@ guide's `openstack image show` does; "none" to nobody. `stores` is shown whateve
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server import run_server
+from server import new_account, run_server
 
 from cowcloud.config import embedded_default
 
-from .helpers import Api, token_for, unique
+from .helpers import Api, token_for
 
 
 def _member(srv: Any) -> Api:
-    identity = srv.app.state.runtime.identity
-    project = identity.create_project(unique("proj"))
-    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
-    user = identity.create_user(name, password=password, default_project_id=project.id)
-    identity.add_grant(user.id, "project", project.id, identity.list_roles(name="member")[0].id)
-    return Api(srv.url, token_for(srv.url, name, password, project.name), project.id)
+    a = new_account(srv)
+    return Api(srv.url, a.token, a.project_id)
 
 
 @pytest.mark.parametrize("setting, admin_sees, member_sees", [

@@ -10,17 +10,16 @@ images). Backup targets: `backups` (ceph0/backups, the default), `dcn0` (ceph1/b
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server import RunningServer, run_server
+from server import RunningServer, new_account, run_server
 
 from cowcloud.config import Settings
 
-from .helpers import User, VolumeApi, token_for, unique
+from .helpers import User, VolumeApi, token_for
 
 
 def volume_settings(data_dir: Path, ceph: list[Any]) -> Settings:
@@ -75,13 +74,9 @@ def admin(srv: RunningServer) -> VolumeApi:
 
 
 def _make_user(srv: RunningServer, role: str = "member") -> User:
-    identity = srv.app.state.runtime.identity
-    project = identity.create_project(unique("proj"))
-    name, password = unique("user"), f"pw-{uuid.uuid4().hex}"
-    user = identity.create_user(name, password=password, default_project_id=project.id)
-    identity.add_grant(user.id, "project", project.id, identity.list_roles(name=role)[0].id)
-    api = VolumeApi(srv.url, token_for(srv.url, name, password, project.name), project.id)
-    return User(name, password, project.name, project.id, api)
+    a = new_account(srv, role)
+    return User(a.name, a.password, a.project, a.project_id,
+                VolumeApi(srv.url, a.token, a.project_id))
 
 
 @pytest.fixture(scope="package")
