@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import threading
+import traceback
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -110,6 +112,7 @@ class RbdCluster:
         self._rbd = rbd.RBD()
         self._sessions: set[ImageSession] = set()
         self._busy = 0  # executor jobs running now
+        self._running: dict[int, str] = {}  # worker thread id -> what its job does, for stuck calls
         self.fenced = False  # last seen blocklisted (check_fenced)
         self._busy_lock = threading.Lock()
 
@@ -172,9 +175,20 @@ class RbdCluster:
         if self._busy or any(not f.done() for f in closing):
             ABANDONED.add(str(self.conf))
             log.warning("closing %s: %d storage calls did not return; left to the process's "
-                        "end", self.conf, self._busy)
+                        "end: %s", self.conf, self._busy, self._stuck_calls())
             return
         await _in_daemon_thread(self._disconnect, grace)
+
+    def _stuck_calls(self) -> str:
+        """What each job still running does and where its thread waits: the evidence a hang
+        in librados leaves, since the call itself never returns to report it."""
+        frames = sys._current_frames()
+        with self._busy_lock:
+            running = dict(self._running)
+        return "; ".join(
+            f"{what} at " + " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                      for f in reversed(traceback.extract_stack(frames[tid])[-4:]))
+            for tid, what in running.items() if tid in frames)
 
     def _disconnect(self) -> None:
         with self._ioctx_lock:
@@ -221,13 +235,16 @@ class RbdCluster:
         return await loop.run_in_executor(self._executor, partial(self._job, label, fn, *args))
 
     def _job(self, what: str, fn: Callable[..., T], *args: Any) -> T:
+        me = threading.get_ident()
         with self._busy_lock:
             self._busy += 1
+            self._running[me] = what
         try:
             return _mapped(what, fn, *args)
         finally:
             with self._busy_lock:
                 self._busy -= 1
+                self._running.pop(me, None)
 
     def ioctx(self, pool: str) -> Ioctx:
         """The pool's ioctx, opened on first use and kept. Only call it inside executor jobs."""
