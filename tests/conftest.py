@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ceph_clusters import CephClusterInfo, ceph_available, start_cluster, stop_cluster
@@ -47,8 +49,37 @@ def ceph_clusters() -> Iterator[list[CephClusterInfo]]:
         yield started
     finally:
         for info in started:
+            LEFT_AT_THE_END.append(_leftovers(info))
             stop_cluster(info.dir)
         shutil.rmtree(root, ignore_errors=True)
+
+
+LEFT_AT_THE_END: list[str] = []  # per session cluster, for the run's summary
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in LEFT_AT_THE_END:
+        terminalreporter.write_line(f"left in the session's Ceph clusters: {line}")
+
+
+def _leftovers(info: CephClusterInfo) -> str:
+    """What the run left in a session cluster's pools: data the tests leak adds up there, and a
+    memstore OSD that fills blocks every later write (and rbd rm) of the run."""
+    import subprocess
+
+    found = []
+    for pool in CEPH_POOLS:
+        res = subprocess.run(["rbd", "--conf", str(info.conf), "--keyring", str(info.keyring),
+                              "ls", "-l", "--format", "json", pool],
+                             capture_output=True, text=True, timeout=60)
+        try:
+            listed = {i["image"] for i in json.loads(res.stdout or "[]")}
+        except ValueError:
+            found.append(f"{pool}: rbd ls failed: {res.stderr.strip()[:200]}")
+            continue
+        if listed:
+            found.append(f"{pool}: {len(listed)} images ({', '.join(sorted(listed)[:5])}...)")
+    return f"{info.dir}: " + ("; ".join(found) or "pools empty")
 
 
 @pytest.fixture(scope="session")

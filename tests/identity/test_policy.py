@@ -268,8 +268,13 @@ ROWS: list[tuple[str, RequestContext, dict[str, Any], bool]] = [
     *[(rule, who, {"project_id": "p-m"}, expected)
       for rule in ("volume_extension:volume_actions:upload_public",
                    "volume_extension:volume_admin_actions:reset_status",
-                   "volume_extension:volume_admin_actions:force_delete")
+                   "volume_extension:volume_admin_actions:force_delete",
+                   "volume_extension:snapshot_admin_actions:reset_status",
+                   "volume_extension:snapshot_admin_actions:force_delete")
       for who, expected in ((MEMBER, False), (ADMIN, True))],
+    *[("snapshot_extension:snapshot_actions:update_snapshot_status", who, {"project_id": "p-m"},
+       expected)
+      for who, expected in ((MEMBER, True), (READER, False), (OTHER, False), (ADMIN, True))],
     # quotas, moves, type access, snapshot metadata
     *[(rule, who, {"project_id": "p-m"}, expected)
       for rule in ("volume_extension:quotas:show", "volume_extension:volume_type_access",

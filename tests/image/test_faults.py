@@ -294,17 +294,19 @@ def test_start_with_a_stopped_mon(proc: Proc, far: CephClusterInfo) -> None:
 
     start_mon(far.dir)
     _until("the cluster to open", lambda: not _health(proc)["unavailable"], 40)
-    late = api.create()["id"]
-    # Open is not yet writable: the OSD re-registers with the new mon on its own schedule, and
-    # until then a write is a clear 503 that leaves the image queued for another try.
+    # Open is not yet writable at once: the OSD and our mon session re-register with the new
+    # mon on their own schedule (a snapshot id comes from the mon), and until then an upload
+    # is a clear 503 naming the store; each such image is cleaned and deletable.
     answers: list[str] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not answers or not answers[-1].startswith("204"):
         assert time.monotonic() < deadline, f"no upload to the reopened cluster: {answers}"
+        late = api.create()["id"]
         resp = api.upload(late, b"f" * 1000, store="far")
-        answers.append(f"{resp.status_code} {resp.text[:200]}")
+        answers.append(f"{resp.status_code} {resp.text[:300]}")
         assert resp.status_code in (204, 503), answers
         if resp.status_code == 503:
+            assert api.delete(f"/v2/images/{late}").status_code == 204
             time.sleep(1)
     assert api.image(late)["status"] == "active"
     assert api.delete(f"/v2/images/{late}").status_code == 204

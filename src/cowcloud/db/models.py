@@ -415,6 +415,8 @@ class VolumeSnapshot(Base):
     status: Mapped[str] = mapped_column(String(32), default="creating", index=True)
     size: Mapped[int] = mapped_column(Integer)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # what os-update_snapshot_status last said ("80%"); None: known from the status
+    progress: Mapped[str | None] = mapped_column(String(255))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

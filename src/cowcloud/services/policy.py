@@ -285,6 +285,10 @@ RULES: dict[str, Predicate] = {
     "volume_extension:volume_actions:upload_public": admin,
     "volume_extension:volume_admin_actions:reset_status": admin,
     "volume_extension:volume_admin_actions:force_delete": admin,
+    "volume_extension:snapshot_admin_actions:reset_status": admin,
+    "volume_extension:snapshot_admin_actions:force_delete": admin,
+    "snapshot_extension:snapshot_actions:update_snapshot_status": any_of(
+        admin, all_of(member, own_project)),
     # volume backups (cinder/policies/backups.py: project members, admins reset status)
     "backup:create": any_of(admin, all_of(member, own_project)),
     "backup:get": any_of(admin, all_of(reader, own_project)),

@@ -1,4 +1,4 @@
-"""/snapshots: create, list (summary and detail), show, update, delete."""
+"""/snapshots: create, list (summary and detail), show, update, delete, actions."""
 
 from __future__ import annotations
 
@@ -51,4 +51,11 @@ async def update(snapshot_id: str, request: Request,
 async def delete(snapshot_id: str, request: Request,
                  ctx: RequestContext = Depends(get_context)) -> Response:
     await volumes(request).delete_snapshot(ctx, snapshot_id)
+    return Response(status_code=202)
+
+
+@router.post("/snapshots/{snapshot_id}/action")
+async def action(snapshot_id: str, request: Request,
+                 ctx: RequestContext = Depends(get_context)) -> Response:
+    await volumes(request).snapshot_action(ctx, snapshot_id, await body(request))
     return Response(status_code=202)

@@ -18,7 +18,18 @@ from ...tasks import TaskRunner
 from ..context import RequestContext
 from ..images import ImageService
 from ..policy import enforce
-from . import actions, attachments, flatten, handlers, migration, snapshots, types, upload, volumes
+from . import (
+    actions,
+    attachments,
+    flatten,
+    handlers,
+    migration,
+    snapshot_actions,
+    snapshots,
+    types,
+    upload,
+    volumes,
+)
 from .backup_service import BackupService
 from .calls import Reply
 from .env import CREATE_KIND, DELETE_KIND, SNAPSHOT_DELETE_KIND, Env, snapshot_ref
@@ -203,6 +214,10 @@ class VolumeService:
 
     async def delete_snapshot(self, ctx: RequestContext, snapshot_id: str) -> None:
         await self.env.run(snapshots.start_delete, self.env, ctx, snapshot_id)
+
+    async def snapshot_action(self, ctx: RequestContext, snapshot_id: str, body: Any) -> None:
+        """POST /snapshots/{id}/action (snapshot_actions.ACTIONS)."""
+        await snapshot_actions.dispatch(self.env, ctx, snapshot_id, body)
         self.env.tasks.wake()
 
 

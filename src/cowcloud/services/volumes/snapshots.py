@@ -139,9 +139,12 @@ def update(s: Session, ctx: RequestContext, snapshot_id: str, body: Any, version
     return snapshot_view(snap, version, detail=False)
 
 
-def start_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str) -> None:
+def start_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str, *,
+                 force: bool = False) -> None:
+    """Marks the snapshot deleting and adds the delete task. `force` (an admin's
+    os-force_delete) skips the status check, not the one for volumes built from it."""
     snap = load_snapshot(s, ctx, snapshot_id, "volume:delete_snapshot")
-    if snap.status not in ("available", "error", "error_deleting"):
+    if not force and snap.status not in ("available", "error", "error_deleting"):
         raise InvalidSnapshot(f"Snapshot {snap.id} status must be available, error or "
                               f"error_deleting, but current status is: {snap.status}.")
     if building_from(s, snapshot_id=snap.id):

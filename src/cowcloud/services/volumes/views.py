@@ -80,7 +80,7 @@ def snapshot_view(snap: VolumeSnapshot, version: Version, *, detail: bool) -> di
         "metadata": dict(snap.meta),
     }
     if detail:
-        out["os-extended-snapshot-attributes:progress"] = (
+        out["os-extended-snapshot-attributes:progress"] = snap.progress or (
             "100%" if snap.status == "available" else "0%")
         out["os-extended-snapshot-attributes:project_id"] = snap.project_id
     if version >= (3, 14):
