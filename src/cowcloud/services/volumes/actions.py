@@ -11,9 +11,8 @@ from typing import Any
 
 from ..context import RequestContext
 from . import admin_actions, attach_actions, checks, image_metadata, migration, upload, volumes
-from .calls import Call, Handler, Reply
+from .calls import Call, Handler, Reply, pick
 from .env import Env, GiB, volume_device
-from .errors import InvalidInput
 from .views import Version
 
 
@@ -47,10 +46,5 @@ ACTIONS: dict[str, Handler] = {
 
 async def dispatch(env: Env, ctx: RequestContext, volume_id: str, body: Any,
                    version: Version, base: str) -> Reply:
-    if not isinstance(body, dict) or len(body) != 1:
-        raise InvalidInput("An action body names exactly one action.")
-    (name, arg), = body.items()
-    handler = ACTIONS.get(name)
-    if handler is None:
-        raise InvalidInput(f"There is no such action: {name}")
+    _name, handler, arg = pick(body, ACTIONS)
     return await handler(env, Call(ctx, volume_id, arg, version, base)) or Reply(202)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..context import RequestContext
 from .env import Env
@@ -34,3 +34,18 @@ class Reply:
 
 
 Handler = Callable[[Env, Call], Awaitable[Reply | None]]
+
+
+H = TypeVar("H")
+
+
+def pick(body: Any, table: dict[str, H]) -> tuple[str, H, Any]:
+    """The one action an action body names ({"os-extend": ARG}): its name, its handler in the
+    table, and its argument."""
+    if not isinstance(body, dict) or len(body) != 1:
+        raise InvalidInput("An action body names exactly one action.")
+    (name, arg), = body.items()
+    handler = table.get(name)
+    if handler is None:
+        raise InvalidInput(f"There is no such action: {name}")
+    return name, handler, arg

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ...db.models import utcnow
 from ..context import RequestContext
 from .access import load_snapshot
+from .calls import pick
 from .env import Env
 from .errors import InvalidInput, InvalidSnapshot
 from .snapshots import start_delete
@@ -93,12 +94,5 @@ ACTIONS: dict[str, Action] = {
 
 
 async def dispatch(env: Env, ctx: RequestContext, snapshot_id: str, body: Any) -> None:
-    if not isinstance(body, dict) or len(body) != 1:
-        raise InvalidInput("An action body names exactly one action.")
-    (name, arg), = body.items()
-    action = ACTIONS.get(name)
-    if action is None:
-        raise InvalidInput(f"There is no such action: {name}")
+    _name, action, arg = pick(body, ACTIONS)
     await env.run(action, env, ctx, snapshot_id, arg)
-    if name == "os-force_delete":
-        env.tasks.wake()
