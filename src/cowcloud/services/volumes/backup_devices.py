@@ -83,7 +83,7 @@ async def clear_take(env: Env, inp: dict[str, Any]) -> None:
     its snapshot on the chain's device, and the chain's device when it started the chain."""
     src, tgt = inp["source"], inp["target"]
     sb, tb = env.backend(src["cluster"]), env.backend(tgt["cluster"])
-    async with env.graph_lock:
+    async with env.graph_lock(sb):
         await _drop_device(sb, read_clone(src["pool"], inp["backup_id"]))
         if src["own_snap"]:
             await drop_snap(sb, SnapRef(DeviceRef(src["pool"], src["device"]), src["snap"]))
@@ -102,7 +102,7 @@ async def take(env: Env, inp: dict[str, Any], progress: Progress) -> dict[str, A
     direct = src["own_snap"] and inp.get("volume_status") == "available"
     tmp = dev if direct else read_clone(src["pool"], inp["backup_id"])
     try:
-        async with env.graph_lock:
+        async with env.graph_lock(sb):
             if src["own_snap"]:
                 await sb.snapshot(dev, point.name)
                 await sb.protect(point)
@@ -128,7 +128,7 @@ async def take(env: Env, inp: dict[str, Any], progress: Progress) -> dict[str, A
         with contextlib.suppress(Exception):
             await clear_take(env, inp)
         raise
-    async with env.graph_lock:
+    async with env.graph_lock(sb):
         if not direct:
             await _drop_device(sb, tmp)
         if src["own_snap"]:
@@ -187,7 +187,7 @@ async def drop(env: Env, inp: dict[str, Any]) -> None:
     src = inp.get("source")
     if src:
         sb = env.backend(src["cluster"])
-        async with env.graph_lock:
+        async with env.graph_lock(sb):
             with contextlib.suppress(HasChildren):
                 await drop_snap(sb, SnapRef(DeviceRef(src["pool"], src["device"]),
                                             src["snap"]))

@@ -67,15 +67,15 @@ class Env:
     targets: Targets
     tasks: TaskRunner
     images: ImageService
-    # One process changes the clone graph at a time: a clone made from a snapshot while its
-    # last child's removal is collecting it would otherwise lose its parent.
-    _graph: asyncio.Lock | None = field(default=None, repr=False)
+    # One change at a time to a cluster's clone graph: a clone made from a snapshot while its
+    # last child's removal is collecting it would otherwise lose its parent. Clones never cross
+    # clusters (can_clone), so each cluster has its own lock: a call stuck on one cluster does
+    # not hold up every other cluster's deletes.
+    _graphs: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
 
-    @property
-    def graph_lock(self) -> asyncio.Lock:
-        if self._graph is None:
-            self._graph = asyncio.Lock()
-        return self._graph
+    def graph_lock(self, backend: BaseBackend) -> asyncio.Lock:
+        """The lock of the clone graph `backend`'s devices are in (its cluster's)."""
+        return self._graphs.setdefault(backend.info.cluster_id, asyncio.Lock())
 
     def backend(self, cluster: str) -> BaseBackend:
         return self.targets.backend(cluster)

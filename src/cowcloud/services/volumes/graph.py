@@ -61,7 +61,7 @@ async def build(env: Env, inp: dict[str, Any]) -> bool:
         elif src["kind"] == "image":
             await _from_image(env, backend, dev, src, size)
         elif src["kind"] == "snapshot":
-            async with env.graph_lock:
+            async with env.graph_lock(backend):
                 await backend.clone(_snap(src), dev)
         elif src["kind"] == "volume":
             deep = await _from_volume(env, backend, dev, src, inp["volume_id"], undo)
@@ -112,7 +112,7 @@ async def _from_volume(env: Env, backend: BaseBackend, dev: DeviceRef, src: dict
     src_backend = env.backend(src["cluster"])
     src_dev = DeviceRef(src["pool"], src["device"])
     if can_clone(src_backend, backend):
-        async with env.graph_lock:
+        async with env.graph_lock(src_backend):
             snap = await src_backend.snapshot(src_dev, f"volume-{volume_id}.clone_snap")
             undo.add(drop_clone_snap, env, src_backend, snap)
             await src_backend.protect(snap)
@@ -137,7 +137,7 @@ async def clone_depth(backend: BaseBackend, dev: DeviceRef) -> int:
 
 async def drop_clone_snap(env: Env, backend: BaseBackend, snap: SnapRef) -> None:
     """Removes a clone snapshot that no clone reads through (any more)."""
-    async with env.graph_lock:
+    async with env.graph_lock(backend):
         try:
             if await backend.children(snap):
                 return
@@ -154,7 +154,7 @@ async def drop_volume(env: Env, cluster: str, dev: DeviceRef,
     clones still read through it (the device stays, held). `done(held)` records the outcome
     under the graph lock, so no clone's removal can look for the row in between."""
     backend = env.backend(cluster)
-    async with env.graph_lock:
+    async with env.graph_lock(backend):
         try:
             parent = (await backend.stat(dev)).parent
         except NotFound:
@@ -175,7 +175,7 @@ async def drop_snapshot(env: Env, cluster: str, snap: SnapRef,
     """Removes a deleted snapshot's device snapshot; True when clones still read through it.
     `done(held)` as for drop_volume."""
     backend = env.backend(cluster)
-    async with env.graph_lock:
+    async with env.graph_lock(backend):
         try:
             held = bool(await backend.children(snap))
         except NotFound:
@@ -199,8 +199,9 @@ async def _remove_snap(backend: BaseBackend, snap: SnapRef) -> None:
 async def collect_parent(env: Env, cluster: str, snap: SnapRef) -> None:
     """After a device stopped reading through `snap` (it was flattened): removes what only
     that device kept alive, as the removal of a device does (_collect)."""
-    async with env.graph_lock:
-        await _collect(env, cluster, env.backend(cluster), snap)
+    backend = env.backend(cluster)
+    async with env.graph_lock(backend):
+        await _collect(env, cluster, backend, snap)
 
 
 async def _collect(env: Env, cluster: str, backend: BaseBackend, snap: SnapRef) -> None:

@@ -186,7 +186,7 @@ class VolumeService:
         ref = snapshot_ref(row["pool"], row["volume_id"], row["id"])
         ok = False
         try:
-            async with self.env.graph_lock:
+            async with self.env.graph_lock(backend):
                 await backend.snapshot(ref.device, ref.name)
                 try:
                     await backend.protect(ref)
