@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,20 +66,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def _leftovers(info: CephClusterInfo) -> str:
     """What the run left in a session cluster's pools: data the tests leak adds up there, and a
     memstore OSD that fills blocks every later write (and rbd rm) of the run."""
-    import subprocess
-
     found = []
     for pool in CEPH_POOLS:
         res = subprocess.run(["rbd", "--conf", str(info.conf), "--keyring", str(info.keyring),
-                              "ls", "-l", "--format", "json", pool],
+                              "ls", "--format", "json", pool],
                              capture_output=True, text=True, timeout=60)
         try:
-            listed = {i["image"] for i in json.loads(res.stdout or "[]")}
+            listed = sorted(json.loads(res.stdout or "[]"))
         except ValueError:
             found.append(f"{pool}: rbd ls failed: {res.stderr.strip()[:200]}")
             continue
         if listed:
-            found.append(f"{pool}: {len(listed)} images ({', '.join(sorted(listed)[:5])}...)")
+            more = ", ..." if len(listed) > 5 else ""
+            found.append(f"{pool}: {len(listed)} images ({', '.join(listed[:5])}{more})")
     return f"{info.dir}: " + ("; ".join(found) or "pools empty")
 
 

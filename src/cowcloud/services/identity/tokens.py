@@ -50,8 +50,8 @@ def token_view(url: str, info: TokenInfo, catalog: Catalog,
 # Logins issued at once. Each holds a thread for its database work and its hash; the hashes
 # run without the GIL and at most HASH_SLOTS at once anyway (passwords.py), but the database work
 # holds the GIL, and every login thread running Python is one more the event loop waits behind
-# for each read. Three kept tokens/s where they were (67-71/s on 2 cores) and took the reads'
-# p99 among 20 clients' logins from 60-74 ms to 13-21 (show) and 41-62 (list).
+# for each read. Three kept tokens/s where they were (66-71/s on 2 cores) and took the reads'
+# p99 among 20 clients' logins from 60-74 ms to 11-23 (show) and 27-74 (list).
 LOGINS_AT_ONCE = 3
 
 

@@ -37,9 +37,8 @@ def _object(arg: Any, name: str) -> dict[str, Any]:
     return arg
 
 
-def _status(arg: dict[str, Any], name: str) -> str:
-    unknown = sorted(set(arg) - {"status", "progress"} if name == "os-update_snapshot_status"
-                     else set(arg) - {"status"})
+def _status(arg: dict[str, Any], allowed: frozenset[str] = frozenset({"status"})) -> str:
+    unknown = sorted(set(arg) - allowed)
     if unknown:
         raise InvalidInput(f"Additional properties are not allowed ({', '.join(unknown)} "
                            "were unexpected)")
@@ -53,7 +52,7 @@ def _status(arg: dict[str, Any], name: str) -> str:
 
 
 def reset_status(s: Session, env: Env, ctx: RequestContext, snapshot_id: str, arg: Any) -> None:
-    status = _status(_object(arg, "os-reset_status"), "os-reset_status")
+    status = _status(_object(arg, "os-reset_status"))
     snap = load_snapshot(s, ctx, snapshot_id,
                          "volume_extension:snapshot_admin_actions:reset_status")
     snap.status, snap.progress, snap.updated_at = status, None, utcnow()
@@ -69,7 +68,7 @@ def force_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str, ar
 def update_status(s: Session, env: Env, ctx: RequestContext, snapshot_id: str,
                   arg: Any) -> None:
     spec = _object(arg, "os-update_snapshot_status")
-    status = _status(spec, "os-update_snapshot_status")
+    status = _status(spec, frozenset({"status", "progress"}))
     progress = spec.get("progress")
     if progress is not None and (not isinstance(progress, str) or len(progress) > 255):
         raise InvalidInput("progress must be a string of at most 255 characters")

@@ -111,8 +111,8 @@ class RbdCluster:
         self._closed = False
         self._rbd = rbd.RBD()
         self._sessions: set[ImageSession] = set()
-        self._busy = 0  # executor jobs running now
-        self._running: dict[int, str] = {}  # worker thread id -> what its job does, for stuck calls
+        # the executor jobs running now: worker thread id -> what the job does
+        self._running: dict[int, str] = {}
         self.fenced = False  # last seen blocklisted (check_fenced)
         self._busy_lock = threading.Lock()
 
@@ -179,6 +179,10 @@ class RbdCluster:
             return
         await _in_daemon_thread(self._disconnect, grace)
 
+    @property
+    def _busy(self) -> int:
+        return len(self._running)
+
     def _stuck_calls(self) -> str:
         """What each job still running does and where its thread waits: the evidence a hang
         in librados leaves, since the call itself never returns to report it."""
@@ -237,13 +241,11 @@ class RbdCluster:
     def _job(self, what: str, fn: Callable[..., T], *args: Any) -> T:
         me = threading.get_ident()
         with self._busy_lock:
-            self._busy += 1
             self._running[me] = what
         try:
             return _mapped(what, fn, *args)
         finally:
             with self._busy_lock:
-                self._busy -= 1
                 self._running.pop(me, None)
 
     def ioctx(self, pool: str) -> Ioctx:
