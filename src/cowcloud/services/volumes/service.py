@@ -214,10 +214,11 @@ class VolumeService:
 
     async def delete_snapshot(self, ctx: RequestContext, snapshot_id: str) -> None:
         await self.env.run(snapshots.start_delete, self.env, ctx, snapshot_id)
+        self.env.tasks.wake()
 
     async def snapshot_action(self, ctx: RequestContext, snapshot_id: str, body: Any) -> None:
         """POST /snapshots/{id}/action (snapshot_actions.ACTIONS)."""
         await snapshot_actions.dispatch(self.env, ctx, snapshot_id, body)
-        self.env.tasks.wake()
+        self.env.tasks.wake()  # a forced delete's task
 
 

@@ -61,7 +61,6 @@ def reset_status(s: Session, env: Env, ctx: RequestContext, snapshot_id: str, ar
 def force_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str, arg: Any) -> None:
     if arg not in (None, {}) and not isinstance(arg, dict):
         raise InvalidInput("os-force_delete takes no arguments")
-    load_snapshot(s, ctx, snapshot_id, "volume_extension:snapshot_admin_actions:force_delete")
     start_delete(s, env, ctx, snapshot_id, force=True)
 
 

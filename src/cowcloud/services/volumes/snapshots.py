@@ -142,8 +142,11 @@ def update(s: Session, ctx: RequestContext, snapshot_id: str, body: Any, version
 def start_delete(s: Session, env: Env, ctx: RequestContext, snapshot_id: str, *,
                  force: bool = False) -> None:
     """Marks the snapshot deleting and adds the delete task. `force` (an admin's
-    os-force_delete) skips the status check, not the one for volumes built from it."""
-    snap = load_snapshot(s, ctx, snapshot_id, "volume:delete_snapshot")
+    os-force_delete, under its own rule) skips the status check, not the one for volumes built
+    from it."""
+    snap = load_snapshot(s, ctx, snapshot_id,
+                         "volume_extension:snapshot_admin_actions:force_delete" if force
+                         else "volume:delete_snapshot")
     if not force and snap.status not in ("available", "error", "error_deleting"):
         raise InvalidSnapshot(f"Snapshot {snap.id} status must be available, error or "
                               f"error_deleting, but current status is: {snap.status}.")
